@@ -1,0 +1,29 @@
+"""Make ``streamlit.web.bootstrap.run()`` build our ``AuthServer``.
+
+Touch point: the module-level name ``Server`` in ``streamlit.web.bootstrap``, which
+``run()`` calls as ``Server(main_script_path, is_hello)``. Verified: Streamlit 1.56.0.
+"""
+
+from __future__ import annotations
+
+from stauth_server import streamlit_internals as internals
+
+VERIFIED_VERSIONS = ("1.56.0",)
+
+
+def apply() -> None:
+    from stauth_server.server import AuthServer
+
+    bootstrap = internals.bootstrap_module()
+    if bootstrap.Server is not internals.server_base_class() and bootstrap.Server is not AuthServer:
+        raise RuntimeError(
+            "streamlit.web.bootstrap.Server is neither Streamlit's Server nor AuthServer; "
+            "another tool patched it"
+        )
+    bootstrap.Server = AuthServer
+
+
+def is_applied() -> bool:
+    from stauth_server.server import AuthServer
+
+    return internals.bootstrap_module().Server is AuthServer

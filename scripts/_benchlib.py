@@ -1,0 +1,218 @@
+"""Shared helpers for the scripts/bench_*.py benchmarks (stdlib only).
+
+Free ports, locating the console scripts, starting a server in its own process group
+and always stopping it, and polling ``/_stcore/health``.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+HOST = "127.0.0.1"
+SCRIPTS_DIR = Path(__file__).resolve().parent
+REPO_DIR = SCRIPTS_DIR.parent
+BENCH_APPS = SCRIPTS_DIR / "bench_apps"
+
+#: The flags every benchmarked server gets (both ``streamlit run`` and ``streamlit-auth run``).
+COMMON_FLAGS: tuple[str, ...] = (
+    "--server.headless", "true",
+    "--browser.gatherUsageStats", "false",
+    "--server.address", HOST,
+)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now (bind to port 0, read it, close)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def console_script(name: str) -> str:
+    """The real console script ``name`` of this interpreter's environment.
+
+    Prefers the file next to ``sys.executable`` so that a version-manager shim (pyenv's
+    are bash scripts that re-exec Python) does not add its own start-up time.
+    """
+    beside = Path(sys.executable).parent / name
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    found = shutil.which(name)
+    if not found:
+        raise SystemExit(f"error: the {name!r} command was not found")
+    return found
+
+
+def taskset_prefix(cpu: int | None) -> list[str]:
+    """``["taskset", "-c", cpu]`` when pinning is possible and asked for, else ``[]``."""
+    if cpu is None or shutil.which("taskset") is None:
+        return []
+    if cpu not in os.sched_getaffinity(0):
+        return []
+    return ["taskset", "-c", str(cpu)]
+
+
+def pinning_cpus() -> tuple[int, int] | None:
+    """(client CPU, server CPU) when this process may run on at least two CPUs."""
+    if shutil.which("taskset") is None:
+        return None
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return None
+    return cpus[0], cpus[1]
+
+
+def spawn(cmd: Sequence[str], log_path: Path | None = None) -> subprocess.Popen[bytes]:
+    """Start ``cmd`` in a new process group (session), output to ``log_path`` or discarded."""
+    out = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115
+    try:
+        return subprocess.Popen(
+            list(cmd),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=REPO_DIR,
+        )
+    finally:
+        if log_path:
+            out.close()  # type: ignore[union-attr]
+
+
+def stop_group(proc: subprocess.Popen[bytes], grace: float = 3.0) -> None:
+    """SIGTERM the process group of ``proc``, SIGKILL it after ``grace`` seconds."""
+    try:
+        pgid = os.getpgid(proc.pid)
+    except ProcessLookupError:
+        pgid = None
+    if pgid is not None and pgid == proc.pid:  # only a group we created
+        try:
+            os.killpg(pgid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    elif proc.poll() is None:
+        proc.kill()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def health_ok(port: int, timeout: float = 1.0) -> bool:
+    """True when ``GET /_stcore/health`` answers 200 with the body ``ok``."""
+    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    try:
+        conn.request("GET", "/_stcore/health")
+        response = conn.getresponse()
+        return response.status == 200 and response.read().strip() == b"ok"
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        conn.close()
+
+
+def wait_healthy(
+    proc: subprocess.Popen[bytes], port: int, timeout: float = 60.0, interval: float = 0.01
+) -> float:
+    """Poll the health endpoint every ``interval`` s; perf_counter() when it said ok.
+
+    Raises RuntimeError when the process exits first or ``timeout`` passes.
+    """
+    deadline = time.perf_counter() + timeout
+    while True:
+        if health_ok(port, timeout=max(interval, 0.5)):
+            return time.perf_counter()
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with code {proc.returncode} before it was healthy")
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"server not healthy after {timeout:.0f}s")
+        time.sleep(interval)
+
+
+def median(values: Sequence[float]) -> float:
+    return float(statistics.median(values)) if values else float("nan")
+
+
+def tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def exit_on_sigterm() -> None:
+    """Turn SIGTERM/SIGHUP into SystemExit so ``finally`` blocks stop the servers."""
+
+    def _raise(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, _raise)
+    signal.signal(signal.SIGHUP, _raise)
+
+
+_CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class ProcSample:
+    """CPU time a process used (all threads) and time its threads waited for a CPU."""
+
+    cpu_s: float
+    wait_s: float
+
+
+def sample_process(pid: int) -> ProcSample:
+    """Read ``/proc/<pid>/stat`` (utime+stime) and every thread's ``schedstat`` wait time."""
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / _CLK_TCK  # utime, stime (fields 14, 15)
+    wait_ns = 0
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{task}/schedstat") as handle:
+                    wait_ns += int(handle.read().split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    except OSError:
+        pass
+    return ProcSample(cpu, wait_ns / 1e9)
+
+
+def busy_cpu_seconds() -> float:
+    """Busy time of all CPUs so far (user+nice+system+irq+softirq+steal), from /proc/stat."""
+    with open("/proc/stat") as handle:
+        fields = handle.readline().split()
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[1:9])
+    return (user + nice + system + irq + softirq + steal) / _CLK_TCK
+
+
+def children_cpu_seconds() -> float:
+    """CPU time of this process's reaped children (wrk runs, for instance)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime

@@ -1,0 +1,343 @@
+#!/usr/bin/env python3
+"""Benchmark: a ``@sa.route`` endpoint vs the same endpoint as a raw Tornado handler.
+
+What is compared
+    One ``streamlit-auth run`` server (scripts/bench_apps/hi.py with the routes module
+    scripts/bench_apps/bench_routes.py) serves three GET endpoints returning the same
+    small JSON object:
+
+    * ``/bench/ours-async``: ``@sa.route`` with an ``async def`` handler;
+    * ``/bench/ours-sync``:  ``@sa.route`` with a plain ``def`` handler (streamlit-auth
+      runs it in the event loop's default thread pool);
+    * ``/bench/raw``:        a ``tornado.web.RequestHandler`` whose ``get()`` does
+      ``self.write(dict)``, mounted with ``sa.mount_tornado`` (the baseline: the same
+      server, the same Tornado application, none of our dispatch code).
+
+    The ratio ours/raw of requests per second is the cost of our dispatch layer;
+    the target is >= 0.9 for both.
+
+How
+    * the server is pinned to one CPU and ``wrk`` to another with ``taskset`` (when
+      there are two CPUs and taskset exists);
+    * before measuring, the three bodies are checked to hold the same JSON value;
+    * ``wrk -t1 -c10 --latency``: a warm-up run per endpoint, then ``--reps`` rounds in
+      which every endpoint is measured once, in a rotating order (interleaved, so drift
+      of the machine hits all endpoints alike); the median of the rounds is reported,
+      requests/s and the p50/p99 latency of wrk's ``--latency`` output;
+    * the same, with a browser-like ``Cookie`` header on every request (``--no-cookie``
+      to skip);
+    * ``--diagnose`` adds two raw variants that isolate where a sync-route gap comes
+      from: ``/bench/raw-async`` (an ``async def get``) and ``/bench/raw-executor``
+      (``await loop.run_in_executor(None, f)``, the thread-pool hop a sync route takes).
+
+The server is always stopped at the end (process-group kill), also on error or Ctrl-C.
+The last line printed is ``endpoint ratio async/raw=X sync/raw=Y``.
+
+Usage: ``python3 scripts/bench_endpoint.py [--quick] [--diagnose] [--no-cookie]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from _benchlib import (
+    BENCH_APPS,
+    COMMON_FLAGS,
+    HOST,
+    console_script,
+    exit_on_sigterm,
+    free_port,
+    median,
+    pinning_cpus,
+    busy_cpu_seconds,
+    children_cpu_seconds,
+    own_cpu_seconds,
+    sample_process,
+    spawn,
+    stop_group,
+    tail,
+    taskset_prefix,
+    wait_healthy,
+)
+
+APP = BENCH_APPS / "hi.py"
+ROUTES = BENCH_APPS / "bench_routes.py"
+MAIN_ENDPOINTS: tuple[str, ...] = ("raw", "ours-async", "ours-sync")
+DIAGNOSTIC_ENDPOINTS: tuple[str, ...] = ("raw-async", "raw-executor")
+#: Looks like what a browser sends to a Streamlit app (XSRF cookie + analytics + session).
+COOKIE = (
+    "_streamlit_xsrf=2|6b1c1f0e|3f5e0f6a1c9b8e2d4a7c6b5e3d2f1a0b|1795908436; "
+    "ajs_anonymous_id=5b2f4c1e-7d3a-4e8b-9f10-2c3d4e5f6a7b; "
+    "session=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIn0.sig"
+)
+
+
+@dataclass
+class WrkResult:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: int  # non-2xx/3xx responses + socket errors
+    cpu_us_per_req: float = float("nan")  # server CPU time (all threads) per request
+    other_pct: float = float("nan")  # CPU used by other processes during the run, % of one CPU
+
+    def disturbed(self, threshold: float) -> bool:
+        return self.other_pct > threshold
+
+
+_UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def _to_ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text.strip())
+    if not match:
+        raise ValueError(f"unparsable wrk latency {text!r}")
+    return float(match.group(1)) * _UNIT_MS[match.group(2)]
+
+
+def parse_wrk(output: str) -> WrkResult:
+    """Requests/s, p50, p99, request count and errors from ``wrk --latency`` output."""
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    p50 = re.search(r"^\s+50%\s+(\S+)", output, re.M)
+    p99 = re.search(r"^\s+99%\s+(\S+)", output, re.M)
+    count = re.search(r"(\d+) requests in", output)
+    if not (rps and p50 and p99 and count):
+        raise RuntimeError(f"unexpected wrk output:\n{output}")
+    errors = 0
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    if non2xx:
+        errors += int(non2xx.group(1))
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    if sock:
+        errors += sum(int(g) for g in sock.groups())
+    return WrkResult(
+        rps=float(rps.group(1)),
+        p50_ms=_to_ms(p50.group(1)),
+        p99_ms=_to_ms(p99.group(1)),
+        requests=int(count.group(1)),
+        errors=errors,
+    )
+
+
+def run_wrk(
+    url: str,
+    seconds: float,
+    connections: int,
+    cookie: str | None,
+    client_cpu: int | None,
+    server_pid: int,
+) -> WrkResult:
+    cmd = [*taskset_prefix(client_cpu), "wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s",
+           "--latency", "--timeout", "5s"]
+    if cookie:
+        cmd += ["-H", f"Cookie: {cookie}"]
+    cmd.append(url)
+    server0, busy0, kids0, own0 = sample_process(server_pid), busy_cpu_seconds(), children_cpu_seconds(), own_cpu_seconds()
+    started = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30, check=False)
+    elapsed = time.perf_counter() - started
+    server1, busy1, kids1, own1 = sample_process(server_pid), busy_cpu_seconds(), children_cpu_seconds(), own_cpu_seconds()
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
+    result = parse_wrk(done.stdout)
+    server_cpu = server1.cpu_s - server0.cpu_s
+    if result.requests:
+        result.cpu_us_per_req = server_cpu / result.requests * 1e6
+    ours = server_cpu + (kids1 - kids0) + (own1 - own0)  # server + wrk + this script
+    result.other_pct = max(0.0, (busy1 - busy0) - ours) / elapsed * 100
+    return result
+
+
+def verify_bodies(port: int, endpoints: tuple[str, ...]) -> None:
+    """Every endpoint answers 200 with JSON equal to the raw handler's (exits otherwise)."""
+    values: dict[str, object] = {}
+    for name in endpoints:
+        for cookie in (None, COOKIE):
+            headers = {"Cookie": cookie} if cookie else {}
+            response = requests.get(f"http://{HOST}:{port}/bench/{name}", headers=headers, timeout=5)
+            ctype = response.headers.get("Content-Type", "")
+            if response.status_code != 200 or not ctype.lower().startswith("application/json"):
+                raise RuntimeError(
+                    f"/bench/{name}: HTTP {response.status_code} {ctype!r}: {response.text[:200]!r}"
+                )
+            value = response.json()
+            if name in values and values[name] != value:
+                raise RuntimeError(f"/bench/{name} answers differently with a Cookie header")
+            values[name] = value
+            if cookie is None:
+                print(f"  /bench/{name:<13} 200 {ctype:<32} {len(response.content):>3} B  {response.text}")
+    reference = values["raw"]
+    different = [name for name, value in values.items() if value != reference]
+    if different:
+        raise RuntimeError(f"bodies differ from /bench/raw: {different}: {values}")
+    print(f"  all {len(values)} endpoints return the same JSON value: {json.dumps(reference)}")
+
+
+def start_server(port: int, server_cpu: int | None, log_path: Path):
+    cmd = [
+        *taskset_prefix(server_cpu),
+        console_script("streamlit-auth"), "run", str(APP), "--routes", str(ROUTES),
+        *COMMON_FLAGS, "--server.port", str(port),
+    ]
+    print("server: " + " ".join(cmd))
+    return spawn(cmd, log_path)
+
+
+def _run_line(prefix: str, result: WrkResult, threshold: float) -> str:
+    return (f"  {prefix} {result.rps:8.1f} req/s  p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms  "
+            f"cpu {result.cpu_us_per_req:4.0f} us/req  others {result.other_pct:3.0f}%"
+            + ("  DISTURBED" if result.disturbed(threshold) else "")
+            + (f"  ERRORS {result.errors}" if result.errors else ""))
+
+
+def summarize(
+    scenarios: list[tuple[str, str | None, tuple[str, ...]]],
+    results: dict[tuple[str, str], list[WrkResult]],
+    threshold: float,
+) -> dict[str, dict[str, float]]:
+    """Print the table; return ratio ours/raw of median req/s per scenario and endpoint."""
+    print()
+    print("Medians over the rounds (over the undisturbed runs when there is one; '*' = only")
+    print("disturbed runs). us/req = server CPU time per request, all threads; 'cpu vs raw' =")
+    print("raw's us/req / this one's: the same ratio as 'vs raw' when nothing else competes.")
+    print(f"{'scenario':<10} {'endpoint':<13} {'req/s':>8} {'vs raw':>6} {'p50 ms':>7} {'p99 ms':>7} "
+          f"{'min..max req/s':>14} {'us/req':>6} {'cpu vs raw':>10} {'runs':>5} {'errors':>6}")
+    ratios: dict[str, dict[str, float]] = {}
+    any_errors = False
+    for label, _, names in scenarios:
+        kept: dict[str, list[WrkResult]] = {}
+        for name in names:
+            rows = results[(label, name)]
+            clean = [r for r in rows if not r.disturbed(threshold)]
+            kept[name] = clean or rows
+        raw_rps = median([r.rps for r in kept["raw"]])
+        raw_cpu = median([r.cpu_us_per_req for r in kept["raw"]])
+        for name in names:
+            rows = kept[name]
+            rps = median([r.rps for r in rows])
+            cpu = median([r.cpu_us_per_req for r in rows])
+            ratio = rps / raw_rps if raw_rps else float("nan")
+            ratios.setdefault(label, {})[name] = ratio
+            errors = sum(r.errors for r in results[(label, name)])
+            any_errors |= errors > 0
+            spread = f"{min(r.rps for r in rows):.0f}..{max(r.rps for r in rows):.0f}"
+            star = "*" if all(r.disturbed(threshold) for r in rows) else " "
+            print(f"{label:<10} {name:<13} {rps:8.1f} {ratio:6.3f} {median([r.p50_ms for r in rows]):7.2f} "
+                  f"{median([r.p99_ms for r in rows]):7.2f} {spread:>14} {cpu:6.0f} {raw_cpu / cpu:10.3f} "
+                  f"{len(rows):>4}{star} {errors:>6}")
+    print()
+    if any_errors:
+        print("WARNING: some requests failed (non-2xx/3xx or socket errors): see the errors column")
+    return ratios
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="2 s runs, 1 s warm-up (under a minute)")
+    parser.add_argument("--duration", type=float, default=None, help="seconds per measured run (5)")
+    parser.add_argument("--warmup", type=float, default=None, help="seconds of warm-up per endpoint (2)")
+    parser.add_argument("--reps", type=int, default=3, help="measured rounds; the median is reported (3)")
+    parser.add_argument("--connections", type=int, default=10, help="wrk connections (10)")
+    parser.add_argument("--no-cookie", action="store_true", help="skip the runs with a Cookie header")
+    parser.add_argument("--diagnose", action="store_true",
+                        help="also measure raw-async and raw-executor (explains a sync-route gap)")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin with taskset")
+    parser.add_argument("--disturbed", type=float, default=15.0, metavar="PCT",
+                        help="a run is disturbed when other processes used more than PCT%% of a CPU (15)")
+    parser.add_argument("--budget", type=float, default=None, metavar="S",
+                        help="re-run disturbed runs while the whole script is under S seconds (110; quick: 55)")
+    args = parser.parse_args()
+    duration = args.duration or (2.0 if args.quick else 5.0)
+    warmup = args.warmup or (1.0 if args.quick else 2.0)
+    budget = args.budget or (55.0 if args.quick else 110.0)
+    script_start = time.perf_counter()
+
+    if shutil.which("wrk") is None:
+        print("error: wrk is not installed", file=sys.stderr)
+        return 2
+    exit_on_sigterm()
+    load1 = os.getloadavg()[0]
+    print(f"load average (1 min) at start: {load1:.2f}")
+    cpus = None if args.no_pin else pinning_cpus()
+    client_cpu, server_cpu = cpus if cpus else (None, None)
+    print(f"pinning: wrk on CPU {client_cpu}, server on CPU {server_cpu}" if cpus else "pinning: none")
+
+    endpoints = MAIN_ENDPOINTS + (DIAGNOSTIC_ENDPOINTS if args.diagnose else ())
+    scenarios: list[tuple[str, str | None, tuple[str, ...]]] = [("no cookie", None, endpoints)]
+    if not args.no_cookie:
+        scenarios.append(("cookie", COOKIE, MAIN_ENDPOINTS))
+    runs = [(label, cookie, name) for label, cookie, names in scenarios for name in names]
+
+    port = free_port()
+    log_dir = Path(tempfile.mkdtemp(prefix="bench_endpoint_"))
+    log_path = log_dir / "server.log"
+    proc = start_server(port, server_cpu, log_path)
+    results: dict[tuple[str, str], list[WrkResult]] = {(label, name): [] for label, _, name in runs}
+    try:
+        started = time.perf_counter()
+        wait_healthy(proc, port, timeout=90)
+        print(f"healthy after {time.perf_counter() - started:.2f}s on port {port}")
+        verify_bodies(port, endpoints)
+
+        print(f"warm-up: {warmup:g}s per endpoint")
+        for name in endpoints:
+            run_wrk(f"http://{HOST}:{port}/bench/{name}", warmup, args.connections, None, client_cpu, proc.pid)
+        total = args.reps * len(runs) * duration
+        print(f"measuring: {args.reps} rounds x {len(runs)} runs x {duration:g}s (~{total:.0f}s), "
+              f"wrk -t1 -c{args.connections}; 'others' = CPU used by other processes meanwhile")
+        for rep in range(args.reps):
+            shift = rep % len(runs)
+            for label, cookie, name in runs[shift:] + runs[:shift]:
+                url = f"http://{HOST}:{port}/bench/{name}"
+                result = run_wrk(url, duration, args.connections, cookie, client_cpu, proc.pid)
+                results[(label, name)].append(result)
+                print(_run_line(f"round {rep + 1} {label:<9} {name:<13}", result, args.disturbed))
+                remaining_runs = (args.reps - rep) * len(runs)
+                if result.disturbed(args.disturbed) and (
+                    time.perf_counter() - script_start + (remaining_runs + 1) * duration < budget
+                ):
+                    again = run_wrk(url, duration, args.connections, cookie, client_cpu, proc.pid)
+                    results[(label, name)].append(again)
+                    print(_run_line(f"  again {label:<9} {name:<13}", again, args.disturbed))
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server exited during the benchmark ({proc.returncode})")
+    except BaseException:
+        print(f"server log ({log_path}):\n{tail(log_path)}", file=sys.stderr)
+        raise
+    finally:
+        stop_group(proc)
+
+    ratios = summarize(scenarios, results, args.disturbed)
+    disturbed = sum(r.disturbed(args.disturbed) for rows in results.values() for r in rows)
+    if disturbed:
+        print(f"note: {disturbed} run(s) were disturbed by other processes (> {args.disturbed:g}% of a CPU)")
+    for label, values in ratios.items():
+        verdict = ", ".join(
+            f"{name}/raw={values[name]:.2f} {'ok' if values[name] >= 0.9 else 'BELOW 0.9'}"
+            for name in ("ours-async", "ours-sync")
+        )
+        extra = ""
+        if label == "no cookie" and "raw-executor" in values:
+            extra = f"; raw-executor/raw={values['raw-executor']:.2f}, raw-async/raw={values['raw-async']:.2f}"
+        print(f"[{label}] {verdict}{extra}")
+    print(f"total time {time.perf_counter() - script_start:.0f}s")
+    main_ratios = ratios["no cookie"]
+    print(f"endpoint ratio async/raw={main_ratios['ours-async']:.2f} sync/raw={main_ratios['ours-sync']:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""The ``streamlit-auth`` command: ``run`` takes every ``streamlit run`` option, plus ours."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+
+from . import __version__
+from . import streamlit_internals as internals
+from .errors import ConfigError, RouteError
+
+
+@click.group()
+@click.version_option(__version__, prog_name="streamlit-auth")
+def main() -> None:
+    """streamlit-auth: authentication, cookies, redirects and HTTP endpoints for Streamlit."""
+
+
+def _run_command(func: Any) -> Any:
+    return internals.streamlit_configurator_options()(func)
+
+
+@main.command("run")
+@_run_command
+@click.option(
+    "--routes",
+    "routes",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="A Python module whose @sa.route endpoints to serve (repeatable).",
+)
+@click.argument("target", default="streamlit_app.py", envvar="STREAMLIT_RUN_TARGET")
+@click.argument("args", nargs=-1)
+def run(target: str, args: tuple[str, ...], routes: tuple[str, ...], **kwargs: Any) -> None:
+    """Run a Streamlit app on streamlit-auth's server.
+
+    Takes every `streamlit run` option with the same meaning. Script arguments go after
+    " -- ", as with `streamlit run`.
+    """
+    try:
+        internals.check_streamlit_version()
+    except internals.UnsupportedStreamlitVersion as exc:
+        raise click.ClickException(str(exc)) from None
+
+    from .patches import apply_all
+    from .server import AuthServer
+
+    AuthServer.cli_routes = tuple(os.path.abspath(path) for path in routes)
+    apply_all()
+    try:
+        internals.streamlit_run_command().callback(target=target, args=list(args), **kwargs)
+    except (ConfigError, RouteError) as exc:
+        click.echo(f"streamlit-auth: error: {exc}", err=True)
+        sys.exit(2)

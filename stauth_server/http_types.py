@@ -1,0 +1,203 @@
+"""Request and Response of the custom-endpoint API, free of any web framework."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import parse_qsl
+
+from .errors import HTTPError
+from .identity import ANONYMOUS, User
+
+
+class MultiMapping(Mapping[str, str]):
+    """A read-only mapping where a key may have several values; ``m[k]`` is the last one."""
+
+    __slots__ = ("_items", "_lookup", "_fold")
+
+    def __init__(self, items: Iterable[tuple[str, str]], *, case_insensitive: bool = False):
+        self._fold = case_insensitive
+        self._items = list(items)
+        self._lookup: dict[str, list[str]] = {}
+        for key, value in self._items:
+            self._lookup.setdefault(self._key(key), []).append(value)
+
+    def _key(self, key: str) -> str:
+        return key.lower() if self._fold else key
+
+    def __getitem__(self, key: str) -> str:
+        values = self._lookup.get(self._key(key))
+        if not values:
+            raise KeyError(key)
+        return values[-1]
+
+    def get_all(self, key: str) -> list[str]:
+        """Every value of ``key``, in order (empty when absent)."""
+        return list(self._lookup.get(self._key(key), ()))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._lookup)
+
+    def __len__(self) -> int:
+        return len(self._lookup)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._items!r})"
+
+
+def parse_cookie_header(header: str) -> dict[str, str]:
+    """Parse a ``Cookie`` request header leniently, the way browsers send it."""
+    cookies: dict[str, str] = {}
+    for chunk in header.split(";"):
+        name, sep, value = chunk.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            continue
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]
+        cookies.setdefault(name, value)
+    return cookies
+
+
+class Request:
+    """One HTTP request to a custom endpoint, as a handler sees it.
+
+    The body is read before the handler runs, so ``json()`` is a plain call in sync and
+    async handlers alike.
+    """
+
+    def __init__(
+        self,
+        *,
+        method: str,
+        path: str,
+        path_params: Mapping[str, str],
+        query_string: str,
+        headers: Iterable[tuple[str, str]],
+        body: bytes,
+        client_ip: str | None,
+        user: User = ANONYMOUS,
+        cookies: Mapping[str, str] | None = None,
+    ):
+        self.method = method
+        self.path = path
+        self.path_params: Mapping[str, str] = MappingProxyType(dict(path_params))
+        self.body = body
+        self.client_ip = client_ip
+        self.user = user
+        self._query_string = query_string
+        self._header_items = headers
+        self._query: MultiMapping | None = None
+        self._headers: MultiMapping | None = None
+        self._cookies = None if cookies is None else MappingProxyType(dict(cookies))
+
+    @property
+    def query(self) -> MultiMapping:
+        """Query parameters (read-only); ``query.get_all(name)`` for repeated ones."""
+        if self._query is None:
+            self._query = MultiMapping(parse_qsl(self._query_string, keep_blank_values=True))
+        return self._query
+
+    @property
+    def headers(self) -> MultiMapping:
+        """Request headers, case-insensitive (read-only)."""
+        if self._headers is None:
+            self._headers = MultiMapping(self._header_items, case_insensitive=True)
+        return self._headers
+
+    @property
+    def cookies(self) -> Mapping[str, str]:
+        """Cookies sent with the request (read-only)."""
+        if self._cookies is None:
+            merged: dict[str, str] = {}
+            for header in self.headers.get_all("cookie"):
+                for name, value in parse_cookie_header(header).items():
+                    merged.setdefault(name, value)
+            self._cookies = MappingProxyType(merged)
+        return self._cookies
+
+    def json(self) -> Any:
+        """The body parsed as JSON; a malformed body answers 400."""
+        try:
+            return json.loads(self.body)
+        except (ValueError, UnicodeDecodeError):
+            raise HTTPError(400, "Malformed JSON body") from None
+
+    def __repr__(self) -> str:
+        return f"Request({self.method} {self.path})"
+
+
+@dataclass
+class Response:
+    """An explicit response: body (str, bytes, dict/list for JSON, or None), status, headers."""
+
+    body: Any = b""
+    status: int = 200
+    headers: Mapping[str, str] | None = None
+    content_type: str | None = None
+
+
+@dataclass(frozen=True)
+class RenderedResponse:
+    """What goes on the wire: status, header pairs and body bytes."""
+
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+
+
+JSON_TYPE = "application/json; charset=utf-8"
+TEXT_TYPE = "text/plain; charset=utf-8"
+BYTES_TYPE = "application/octet-stream"
+
+
+def _encode_body(body: Any) -> tuple[bytes, str | None]:
+    if body is None:
+        return b"", None
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        return bytes(body), BYTES_TYPE
+    if isinstance(body, str):
+        return body.encode("utf-8"), TEXT_TYPE
+    if isinstance(body, (dict, list, tuple)):
+        return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8"), JSON_TYPE
+    raise TypeError(
+        f"a route handler returned {type(body).__name__}; return dict, list, str, bytes, "
+        "None or sa.Response"
+    )
+
+
+def render(result: Any) -> RenderedResponse:
+    """Turn what a handler returned into bytes on the wire (TypeError if unsupported)."""
+    if isinstance(result, Response):
+        body, default_type = _encode_body(result.body)
+        headers = [(str(k), str(v)) for k, v in (result.headers or {}).items()]
+        content_type = result.content_type or default_type
+        if content_type and not any(k.lower() == "content-type" for k, _ in headers):
+            headers.append(("Content-Type", content_type))
+        return RenderedResponse(int(result.status), headers, body)
+    if result is None:
+        return RenderedResponse(204)
+    body, content_type = _encode_body(result)
+    return RenderedResponse(200, [("Content-Type", content_type or BYTES_TYPE)], body)
+
+
+def error_response(status: int, message: str, headers: Mapping[str, str] | None = None) -> RenderedResponse:
+    """The one shape of every error our endpoints send: ``{"error": message}``."""
+    body = json.dumps({"error": message}).encode("utf-8")
+    extra = [(k, v) for k, v in (headers or {}).items()]
+    return RenderedResponse(status, [("Content-Type", JSON_TYPE), *extra], body)
+
+
+__all__ = [
+    "MultiMapping",
+    "Request",
+    "Response",
+    "RenderedResponse",
+    "render",
+    "error_response",
+    "parse_cookie_header",
+]

@@ -1,0 +1,307 @@
+"""The custom-endpoint API: ``@sa.route``, the route registry, and dispatching a request.
+
+Framework-neutral: the server layer turns a web framework's request into ``Request``
+and writes back the ``RenderedResponse`` that ``dispatch`` returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import logging
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import HTTPError, RouteError
+from .http_types import RenderedResponse, Request, error_response, render
+
+LOGGER = logging.getLogger("stauth_server.routes")
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+KNOWN_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+AUTH_MODES = (None, "optional", "required")
+
+#: Path prefixes (relative to the base path) that belong to streamlit-auth itself.
+OUR_RESERVED_PREFIXES: tuple[str, ...] = ("/_stauth", "/auth", "/oauth2callback")
+
+_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::(path))?\}")
+_STATIC_CHARS = re.compile(r"^[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$")
+
+Handler = Callable[[Request], Any]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One custom endpoint: its path pattern, methods, handler and access rules."""
+
+    path: str
+    methods: tuple[str, ...]
+    handler: Handler
+    auth: str | None = None
+    roles: tuple[str, ...] = ()
+    csrf: bool = True
+    regex: re.Pattern[str] = field(default=None, compare=False)  # type: ignore[assignment]
+    shape: str = ""
+    is_async: bool = False
+
+    @property
+    def allowed_methods(self) -> list[str]:
+        """Methods for the ``Allow`` header: declared ones, HEAD with GET, and OPTIONS."""
+        allowed = list(self.methods)
+        if "GET" in allowed and "HEAD" not in allowed:
+            allowed.append("HEAD")
+        if "OPTIONS" not in allowed:
+            allowed.append("OPTIONS")
+        return allowed
+
+    @property
+    def label(self) -> str:
+        return f"route {self.path} ({getattr(self.handler, '__qualname__', self.handler)!r})"
+
+
+def compile_path(path: str) -> tuple[re.Pattern[str], str]:
+    """Compile ``/items/{item_id}`` into a regex and a shape used to detect collisions.
+
+    ``{name}`` matches one path segment; ``{name:path}`` matches the rest of the path.
+    """
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise RouteError(f"route path must be a string starting with '/', got {path!r}")
+    if "//" in path or "\\" in path or any(ord(c) < 0x21 or ord(c) == 0x7F for c in path):
+        raise RouteError(f"route path {path!r} has '//', a backslash, a space or a control character")
+    regex_parts: list[str] = []
+    shape_parts: list[str] = []
+    names: set[str] = set()
+    position = 0
+    for match in _PARAM.finditer(path):
+        static = path[position:match.start()]
+        _check_static(path, static)
+        regex_parts.append(re.escape(static))
+        shape_parts.append(static)
+        name, kind = match.group(1), match.group(2)
+        if name in names:
+            raise RouteError(f"route path {path!r} repeats the parameter {{{name}}}")
+        names.add(name)
+        if kind == "path":
+            if match.end() != len(path):
+                raise RouteError(f"route path {path!r}: {{{name}:path}} must be the last part")
+            regex_parts.append(f"(?P<{name}>.+)")
+            shape_parts.append("{*}")
+        else:
+            regex_parts.append(f"(?P<{name}>[^/]+)")
+            shape_parts.append("{}")
+        position = match.end()
+    tail = path[position:]
+    _check_static(path, tail)
+    regex_parts.append(re.escape(tail.rstrip("/")) if tail != "/" else "")
+    shape = ("".join(shape_parts) + tail).rstrip("/") or "/"
+    pattern = "".join(regex_parts)
+    return re.compile(f"^{pattern}/?$"), shape
+
+
+def _check_static(path: str, static: str) -> None:
+    if "{" in static or "}" in static:
+        raise RouteError(f"route path {path!r}: parameters look like {{name}} or {{name:path}}")
+    if not _STATIC_CHARS.match(static):
+        raise RouteError(f"route path {path!r} has characters that are not allowed in a URL path")
+
+
+def _first_segment(shape: str) -> str:
+    return "/" + shape.strip("/").split("/", 1)[0]
+
+
+def _under(shape: str, prefix: str) -> bool:
+    return shape == prefix or shape.startswith(prefix.rstrip("/") + "/")
+
+
+class RouteRegistry:
+    """Holds the routes and raw Tornado mounts declared at start-up.
+
+    Sealed once the server has mounted them: a route declared later (for example from
+    an app script at run time) raises instead of silently doing nothing.
+    """
+
+    def __init__(self) -> None:
+        self._routes: list[Route] = []
+        self._raw_mounts: list[tuple[str, Any, dict[str, Any]]] = []
+        self._sealed = False
+
+    @property
+    def routes(self) -> list[Route]:
+        return list(self._routes)
+
+    @property
+    def raw_mounts(self) -> list[tuple[str, Any, dict[str, Any]]]:
+        return list(self._raw_mounts)
+
+    def _check_open(self, what: str) -> None:
+        if self._sealed:
+            raise RouteError(
+                f"{what} must be declared in a module loaded at start-up "
+                "(streamlit-auth run app.py --routes api.py), not while the app runs"
+            )
+
+    def add(
+        self,
+        path: str,
+        handler: Handler,
+        *,
+        methods: Sequence[str] = ("GET",),
+        auth: str | None = None,
+        roles: Iterable[str] = (),
+        csrf: bool = True,
+    ) -> Route:
+        self._check_open(f"route {path!r}")
+        if isinstance(methods, str):
+            methods = [methods]
+        normalized = tuple(dict.fromkeys(m.upper() for m in methods))
+        if not normalized:
+            raise RouteError(f"route {path!r}: methods must not be empty")
+        unknown = [m for m in normalized if m not in KNOWN_METHODS]
+        if unknown:
+            raise RouteError(f"route {path!r}: unknown HTTP method(s) {unknown}; use {KNOWN_METHODS}")
+        if auth not in AUTH_MODES:
+            raise RouteError(f"route {path!r}: auth must be None, 'optional' or 'required', got {auth!r}")
+        if isinstance(roles, str):
+            roles = [roles]
+        if not callable(handler):
+            raise RouteError(f"route {path!r}: the handler must be callable")
+        regex, shape = compile_path(path)
+        route = Route(
+            path=path,
+            methods=normalized,
+            handler=handler,
+            auth=auth,
+            roles=tuple(roles),
+            csrf=bool(csrf),
+            regex=regex,
+            shape=shape,
+            is_async=inspect.iscoroutinefunction(handler),
+        )
+        self._check_collisions(route)
+        self._routes.append(route)
+        return route
+
+    def _check_collisions(self, route: Route) -> None:
+        if route.shape == "/":
+            raise RouteError(f"{route.label} collides with the app's own page at '/'")
+        if route.shape.startswith("/{"):
+            raise RouteError(
+                f"{route.label} starts with a parameter: it would shadow every page of the "
+                "app; start it with a fixed segment such as /api"
+            )
+        for other in self._routes:
+            if other.shape == route.shape:
+                raise RouteError(f"{route.label} collides with {other.label}")
+
+    def check_reserved(self, streamlit_prefixes: Iterable[str], static_names: Iterable[str]) -> None:
+        """Fail when a route or mount sits on a path Streamlit or streamlit-auth serves."""
+        reserved = [(p, "Streamlit's") for p in streamlit_prefixes]
+        reserved += [("/" + n, "Streamlit's static file") for n in static_names]
+        reserved += [(p, "streamlit-auth's") for p in OUR_RESERVED_PREFIXES]
+        for route in self._routes:
+            for prefix, owner in reserved:
+                if _under(route.shape, prefix):
+                    raise RouteError(f"{route.label} collides with {owner} path {prefix}")
+        for pattern, handler_class, _ in self._raw_mounts:
+            literal = re.split(r"[\\\[\](){}.*+?^$|]", pattern, maxsplit=1)[0]
+            for prefix, owner in reserved:
+                if _under(literal.rstrip("/") or "/", prefix):
+                    raise RouteError(
+                        f"mounted handler {handler_class.__name__} at {pattern} collides "
+                        f"with {owner} path {prefix}"
+                    )
+
+    def mount(self, pattern: str, handler_class: Any, kwargs: dict[str, Any] | None = None) -> None:
+        self._check_open(f"mount_tornado({pattern!r})")
+        if not isinstance(pattern, str) or not pattern.startswith("/"):
+            raise RouteError(f"mount_tornado pattern must start with '/', got {pattern!r}")
+        self._raw_mounts.append((pattern, handler_class, dict(kwargs or {})))
+
+    def match(self, path: str) -> tuple[Route, dict[str, str]] | None:
+        for route in self._routes:
+            found = route.regex.match(path)
+            if found:
+                return route, found.groupdict()
+        return None
+
+    def seal(self) -> None:
+        self._sealed = True
+
+    def clear(self) -> None:
+        """Forget every route (tests only)."""
+        self._routes.clear()
+        self._raw_mounts.clear()
+        self._sealed = False
+
+
+REGISTRY = RouteRegistry()
+
+
+def route(
+    path: str,
+    methods: Sequence[str] = ("GET",),
+    auth: str | None = None,
+    roles: Iterable[str] = (),
+    csrf: bool = True,
+) -> Callable[[Handler], Handler]:
+    """Declare a custom HTTP endpoint under ``server.baseUrlPath``.
+
+    ``auth``: None (anyone), "optional" (same), "required" (401 for visitors); ``roles``:
+    the user needs one of them (403 otherwise). ``csrf=False`` lets cross-site requests
+    in (webhooks) and then the handler sees no cookie identity.
+    """
+
+    def decorate(handler: Handler) -> Handler:
+        REGISTRY.add(path, handler, methods=methods, auth=auth, roles=roles, csrf=csrf)
+        return handler
+
+    return decorate
+
+
+def mount_tornado(pattern: str, handler_class: Any, kwargs: dict[str, Any] | None = None) -> None:
+    """Mount a raw Tornado ``RequestHandler`` at ``pattern`` (a regex under the base path)."""
+    REGISTRY.mount(pattern, handler_class, kwargs)
+
+
+def access_error(route: Route, request: Request) -> RenderedResponse | None:
+    """401/403 when the route's ``auth``/``roles`` rules refuse the request's user."""
+    needs_login = route.auth == "required" or bool(route.roles)
+    if needs_login and not request.user.is_logged_in:
+        return error_response(401, "Sign-in required")
+    if route.roles and not request.user.has_role(*route.roles):
+        return error_response(403, "Forbidden: missing role")
+    return None
+
+
+async def call_handler(route: Route, request: Request) -> RenderedResponse:
+    """Run the handler (sync ones off the event loop) and render what it returns.
+
+    Every failure becomes a short JSON error: ``HTTPError`` as raised, anything else a
+    generic 500 whose traceback goes to the server log only.
+    """
+    try:
+        if route.is_async:
+            result = await route.handler(request)
+        else:
+            loop = asyncio.get_running_loop()
+            result = await loop.run_in_executor(None, functools.partial(route.handler, request))
+            if inspect.isawaitable(result):
+                result = await result
+        return render(result)
+    except HTTPError as exc:
+        return error_response(exc.status, exc.message or _reason(exc.status), exc.headers)
+    except Exception:
+        LOGGER.exception("route %s %s failed", request.method, route.path)
+        return error_response(500, "Internal Server Error")
+
+
+def _reason(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"

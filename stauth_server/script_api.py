@@ -1,0 +1,185 @@
+"""What an app script calls: ``sa.cookies``, ``sa.redirect``, ``sa.user``.
+
+These run on the script thread. They find their session through Streamlit's script run
+context and talk to the server through the cookie outbox and the pending redirects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import streamlit as st
+
+from . import streamlit_internals as internals
+from .cookie_outbox import OUTBOX, browser_binding
+from .cookie_rules import build_write
+from .errors import CookieError, RedirectError
+from .identity import ANONYMOUS, User
+from .redirects import PENDING_REDIRECTS, join_base, resolve
+
+#: Our internal endpoints, relative to ``server.baseUrlPath``.
+COOKIE_DELIVERY_PATH = "/_stauth/cookies"
+REDIRECT_HANDOFF_PATH = "/_stauth/redirect"
+
+
+def _base_path() -> str:
+    return internals.get_config_option("server.baseUrlPath") or ""
+
+
+def _app_cookie_path() -> str:
+    """The app's base path as a cookie path: ``/`` or ``/base`` (no trailing slash)."""
+    return join_base(_base_path(), "/").rstrip("/") or "/"
+
+
+def _require_ctx(what: str) -> Any:
+    ctx = internals.script_run_ctx()
+    if ctx is None:
+        raise RuntimeError(f"{what} works only inside a running Streamlit app (streamlit-auth run app.py)")
+    return ctx
+
+
+def _page_origin() -> str | None:
+    """``scheme://host[:port]`` of the page in the user's browser, when known."""
+    url = st.context.url
+    if url:
+        parts = urlsplit(url)
+        if parts.scheme and parts.netloc:
+            return f"{parts.scheme}://{parts.netloc}"
+    origin = st.context.headers.get("Origin")
+    return origin or None
+
+
+def _page_is_https() -> bool:
+    origin = _page_origin()
+    return bool(origin and origin.lower().startswith("https://"))
+
+
+def _delivery_element(url: str) -> None:
+    """Render an invisible element whose script asks our endpoint for the cookies."""
+    script = (
+        "<script>fetch(%s,{method:'POST',credentials:'same-origin',cache:'no-store'})"
+        ".catch(function(e){console.error('streamlit-auth: cookie delivery failed',e)});</script>"
+    ) % json.dumps(url)
+    st.html(script, unsafe_allow_javascript=True)
+
+
+class ScriptCookies(Mapping[str, str]):
+    """The browser's cookies as this session sees them, including its own pending writes.
+
+    Reading is ``st.context.cookies`` (captured when the page connected) overlaid with
+    what this session has set or deleted since. Writes reach the browser as real
+    ``Set-Cookie`` headers from our server, without reloading the page.
+    """
+
+    def _current(self) -> dict[str, str]:
+        ctx = internals.script_run_ctx()
+        sent = st.context.cookies.to_dict() if ctx is not None else {}
+        if ctx is None:
+            return sent
+        return OUTBOX.view(ctx.session_id, sent)
+
+    def __getitem__(self, name: str) -> str:
+        return self._current()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._current())
+
+    def __len__(self) -> int:
+        return len(self._current())
+
+    def to_dict(self) -> dict[str, str]:
+        return self._current()
+
+    def set(
+        self,
+        name: str,
+        value: str,
+        *,
+        max_age: int | dt.timedelta | None = None,
+        expires: dt.datetime | int | float | None = None,
+        path: str | None = None,
+        secure: bool | None = None,
+        httponly: bool = True,
+        samesite: str = "Lax",
+    ) -> None:
+        """Set a cookie in the user's browser (HttpOnly, SameSite=Lax by default).
+
+        ``path`` defaults to the app's base path; ``secure`` to whether the page is on
+        https. Raises ``CookieError`` for a bad name or value before anything is sent.
+        """
+        write = build_write(
+            name,
+            value,
+            default_path=_app_cookie_path(),
+            page_is_https=_page_is_https(),
+            max_age=max_age,
+            expires=expires,
+            path=path,
+            secure=secure,
+            httponly=httponly,
+            samesite=samesite,
+        )
+        self._send(write)
+
+    def delete(self, name: str, path: str | None = None) -> None:
+        """Delete a cookie from the user's browser (same name and path as when set)."""
+        write = build_write(
+            name,
+            None,
+            default_path=_app_cookie_path(),
+            page_is_https=_page_is_https(),
+            path=path,
+        )
+        self._send(write)
+
+    def _send(self, write: Any) -> None:
+        ctx = _require_ctx("sa.cookies.set/delete")
+        binding = browser_binding(st.context.cookies.get(internals.XSRF_COOKIE_NAME))
+        OUTBOX.forget_sessions(internals.is_active_session)
+        delivery = OUTBOX.add(ctx.session_id, internals.script_run_marker(ctx), write, binding)
+        if delivery is not None:
+            _delivery_element(join_base(_base_path(), f"{COOKIE_DELIVERY_PATH}/{delivery.token}"))
+
+    def __repr__(self) -> str:
+        return f"ScriptCookies({sorted(self._current())!r})"
+
+
+cookies = ScriptCookies()
+
+
+def redirect(url: str, *, external: bool = False) -> None:
+    """Navigate the browser's top window to ``url`` and stop the script.
+
+    A path (``"/billing"``) is relative to the app's base path. Another origin needs
+    ``external=True``. Open-redirect forms (``javascript:``, ``//host``, ``/\\host``,
+    control characters...) raise ``RedirectError`` and navigate nowhere.
+    """
+    target = resolve(url, base_path=_base_path(), external=external, app_origin=_page_origin())
+    ctx = _require_ctx("sa.redirect")
+    if OUTBOX.has_pending(ctx.session_id):
+        token = PENDING_REDIRECTS.add(ctx.session_id, target)
+        target = join_base(_base_path(), f"{REDIRECT_HANDOFF_PATH}/{token}")
+    internals.enqueue_browser_redirect(ctx, target)
+    internals.stop_script()
+
+
+class _CurrentUser:
+    """``sa.user``: the signed-in user of the running session, or an anonymous one."""
+
+    def _get(self) -> User:
+        return ANONYMOUS
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._get(), name)
+
+    def __repr__(self) -> str:
+        return repr(self._get())
+
+
+user = _CurrentUser()
+
+__all__ = ["cookies", "redirect", "user", "CookieError", "RedirectError"]

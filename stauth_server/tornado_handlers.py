@@ -1,0 +1,152 @@
+"""Tornado adapters: our endpoints as ``RequestHandler`` classes.
+
+The logic lives in the framework-neutral modules (routes, csrf, cookie_outbox,
+redirects); these classes only translate between Tornado and them, and share one error
+path so every failure looks the same to a client: a status and ``{"error": "..."}``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import tornado.web
+
+from . import streamlit_internals as internals
+from .cookie_outbox import OUTBOX, DeliveryRefused, browser_binding
+from .csrf import UNSAFE_METHODS, same_origin_verdict
+from .http_types import RenderedResponse, Request, error_response
+from .identity import ANONYMOUS, User
+from .redirects import PENDING_REDIRECTS
+from .routes import KNOWN_METHODS, Route, access_error, call_handler
+
+LOGGER = logging.getLogger("stauth_server.server")
+
+
+class BaseHandler(tornado.web.RequestHandler):
+    """Common ground of our handlers: one error shape, no tracebacks, our own CSRF check."""
+
+    def check_xsrf_cookie(self) -> None:
+        """Disable Tornado's blanket XSRF check: each handler applies ``is_same_origin``."""
+
+    def set_default_headers(self) -> None:
+        self.set_header("X-Content-Type-Options", "nosniff")
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        message = self._reason or "Error"
+        exc_info = kwargs.get("exc_info")
+        if exc_info and isinstance(exc_info[1], tornado.web.HTTPError) and exc_info[1].log_message:
+            message = exc_info[1].log_message if status_code < 500 else message
+        self.send_rendered(error_response(status_code, message))
+
+    def send_rendered(self, response: RenderedResponse) -> None:
+        self.clear_header("Content-Type")
+        self.set_status(response.status)
+        for name, value in response.headers:
+            self.add_header(name, value)
+        if response.body and response.status not in (204, 304):
+            self.write(response.body)
+        if not self._finished:
+            self.finish()
+
+    def same_origin(self) -> bool | None:
+        return same_origin_verdict(
+            self.request.headers.get("Origin"),
+            self.request.headers.get("Sec-Fetch-Site"),
+            self.request.protocol,
+            self.request.host,
+        )
+
+    def has_valid_xsrf_token(self) -> bool:
+        """Whether the request carries Tornado's XSRF token matching its cookie."""
+        token = self.get_argument("_xsrf", None) if self.request.method == "POST" else None
+        token = token or self.request.headers.get("X-Xsrftoken") or self.request.headers.get("X-Csrftoken")
+        if not token:
+            return False
+        try:
+            tornado.web.RequestHandler.check_xsrf_cookie(self)
+        except tornado.web.HTTPError:
+            return False
+        return True
+
+    def current_identity(self) -> User:
+        """The identity of the request's cookies (anonymous until a sign-in source is set)."""
+        return ANONYMOUS
+
+
+class RouteHandler(BaseHandler):
+    """Serves one ``@sa.route`` endpoint."""
+
+    SUPPORTED_METHODS = KNOWN_METHODS
+
+    def initialize(self, route: Route) -> None:
+        self.route = route
+
+    async def _serve(self, **path_params: str) -> None:
+        route = self.route
+        method = self.request.method or "GET"
+        if method not in route.methods:
+            if method == "OPTIONS":
+                self.set_header("Allow", ", ".join(route.allowed_methods))
+                self.send_rendered(RenderedResponse(204))
+                return
+            if not (method == "HEAD" and "GET" in route.methods):
+                self.send_rendered(
+                    error_response(405, "Method Not Allowed", {"Allow": ", ".join(route.allowed_methods)})
+                )
+                return
+        carries_cookies = bool(self.request.headers.get("Cookie"))
+        if route.csrf and method in UNSAFE_METHODS and carries_cookies:
+            verdict = self.same_origin()
+            if verdict is False or (verdict is None and not self.has_valid_xsrf_token()):
+                self.send_rendered(error_response(403, "Cross-site request refused"))
+                return
+        request = Request(
+            method=method,
+            path=self.request.path,
+            path_params=path_params,
+            query_string=self.request.query,
+            headers=self.request.headers.get_all(),
+            body=self.request.body,
+            client_ip=self.request.remote_ip,
+            user=self.current_identity() if route.csrf else ANONYMOUS,
+        )
+        refused = access_error(route, request)
+        self.send_rendered(refused or await call_handler(route, request))
+
+    get = post = put = patch = delete = head = options = _serve
+
+
+class CookieDeliveryHandler(BaseHandler):
+    """``POST /_stauth/cookies/{token}``: hands a session's pending cookie writes to its browser."""
+
+    def post(self, token: str) -> None:
+        self.set_header("Cache-Control", "no-store")
+        if self.same_origin() is not True:
+            self.send_rendered(error_response(403, "Cross-site request refused"))
+            return
+        try:
+            writes = OUTBOX.take(token, browser_binding(self.get_cookie(internals.XSRF_COOKIE_NAME)))
+        except DeliveryRefused as refused:
+            self.send_rendered(error_response(refused.status, refused.message))
+            return
+        for write in writes:
+            self.add_header("Set-Cookie", write.header_value())
+        self.send_rendered(RenderedResponse(204))
+
+
+class RedirectHandoffHandler(BaseHandler):
+    """``GET /_stauth/redirect/{token}``: delivers pending cookies, then 303 to the target."""
+
+    def get(self, token: str) -> None:
+        self.set_header("Cache-Control", "no-store")
+        pending = PENDING_REDIRECTS.take(token)
+        if pending is None:
+            self.send_rendered(error_response(404, "This redirect link has expired or was already used"))
+            return
+        session_id, url = pending
+        for write in OUTBOX.take_session(session_id, browser_binding(self.get_cookie(internals.XSRF_COOKIE_NAME))):
+            self.add_header("Set-Cookie", write.header_value())
+        self.set_status(303)
+        self.set_header("Location", url)
+        self.finish()

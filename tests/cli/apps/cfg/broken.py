@@ -1,0 +1,3 @@
+import stauth_server as sa
+
+raise ImportError("no module named 'missing_dependency'")

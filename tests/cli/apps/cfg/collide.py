@@ -1,0 +1,6 @@
+import stauth_server as sa
+
+
+@sa.route("/_stcore/mine")
+def mine(request):
+    return {}

@@ -1,0 +1,114 @@
+"""Starting real ``streamlit-auth run`` servers and a real Chromium for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+APPS = Path(__file__).parent / "apps"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class RunningApp:
+    """A ``streamlit-auth run`` process: where it listens and what it logged."""
+
+    port: int
+    base_path: str
+    log_path: Path
+    process: subprocess.Popen
+
+    def url(self, path: str = "/", host: str = "127.0.0.1") -> str:
+        return f"http://{host}:{self.port}{self.base_path}{path}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@contextmanager
+def run_app(
+    app_dir: Path,
+    script: str = "app.py",
+    *,
+    routes: Sequence[str] = (),
+    base_path: str = "",
+    base_path_on_command_line: bool = True,
+    extra_args: Sequence[str] = (),
+    tmp_path: Path,
+    env: dict[str, str] | None = None,
+    timeout: float = 45.0,
+) -> Iterator[RunningApp]:
+    """Run ``streamlit-auth run`` in ``app_dir`` until healthy; stop it afterwards.
+
+    ``base_path`` is where the app is served; pass ``base_path_on_command_line=False``
+    when a config file or environment variable sets it instead.
+    """
+    port = free_port()
+    cmd = [
+        sys.executable, "-m", "stauth_server", "run", script,
+        "--server.port", str(port), "--server.address", "127.0.0.1",
+        "--server.headless", "true", "--browser.gatherUsageStats", "false",
+        "--server.fileWatcherType", "none",
+    ]
+    for route_file in routes:
+        cmd += ["--routes", route_file]
+    if base_path and base_path_on_command_line:
+        cmd += ["--server.baseUrlPath", base_path.strip("/")]
+    cmd += list(extra_args)
+    log_path = tmp_path / f"server-{port}.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            cmd, cwd=app_dir, stdout=log, stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})}, start_new_session=True,
+        )
+    app = RunningApp(port, "/" + base_path.strip("/") if base_path.strip("/") else "", log_path, process)
+    try:
+        _wait_healthy(app, timeout)
+        yield app
+    finally:
+        _stop(process)
+
+
+def _wait_healthy(app: RunningApp, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if app.process.poll() is not None:
+            pytest.fail(f"streamlit-auth exited with {app.process.returncode}:\n{app.log()}")
+        try:
+            if requests.get(app.url("/_stcore/health"), timeout=1).text == "ok":
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.05)
+    pytest.fail(f"streamlit-auth was not healthy after {timeout}s:\n{app.log()}")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)

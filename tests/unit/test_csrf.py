@@ -1,0 +1,87 @@
+"""Whether a cookie-carrying unsafe request comes from the app's own origin."""
+
+from __future__ import annotations
+
+import pytest
+
+from stauth_server.csrf import UNSAFE_METHODS, same_origin_verdict
+
+
+def verdict(origin=None, sec_fetch_site=None, scheme="http", host="app.example:8501"):
+    return same_origin_verdict(origin, sec_fetch_site, scheme, host)
+
+
+def test_matching_origin_is_same_origin():
+    assert verdict("http://app.example:8501") is True
+
+
+def test_origin_comparison_ignores_case():
+    assert verdict("HTTP://App.Example:8501", host="APP.example:8501") is True
+
+
+@pytest.mark.parametrize(
+    "origin, scheme, host",
+    [
+        ("http://h", "http", "h:80"),
+        ("http://h:80", "http", "h"),
+        ("https://h", "https", "h:443"),
+        ("https://h:443", "https", "h"),
+        ("http://[::1]", "http", "[::1]:80"),
+        ("http://[::1]:8501", "http", "[::1]:8501"),
+    ],
+)
+def test_default_ports_are_equivalent(origin, scheme, host):
+    assert verdict(origin, scheme=scheme, host=host) is True
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "https://app.example:8501",
+        "http://evil.example:8501",
+        "http://app.example:8502",
+        "http://app.example",
+        "http://sub.app.example:8501",
+        "http://user@app.example:8501",
+        "null",
+        "NULL",
+        "app.example:8501",
+        "http://[::1",
+    ],
+)
+def test_mismatched_or_opaque_origin_is_cross_site(origin):
+    assert verdict(origin) is False
+
+
+def test_empty_origin_header_counts_as_absent():
+    assert verdict("") is None
+
+
+def test_https_default_port_is_not_http_default_port():
+    assert verdict("https://h", scheme="http", host="h:443") is False
+
+
+@pytest.mark.parametrize("site", ["cross-site", "same-site", "none", "CROSS-SITE"])
+def test_sec_fetch_site_other_than_same_origin_is_cross_site(site):
+    assert verdict(sec_fetch_site=site) is False
+
+
+def test_sec_fetch_site_cross_site_wins_over_a_matching_origin():
+    assert verdict("http://app.example:8501", "cross-site") is False
+
+
+def test_sec_fetch_site_same_origin_alone_is_same_origin():
+    assert verdict(sec_fetch_site="same-origin") is True
+    assert verdict(sec_fetch_site=" Same-Origin ") is True
+
+
+def test_sec_fetch_site_same_origin_with_a_foreign_origin_is_cross_site():
+    assert verdict("http://evil.example", "same-origin") is False
+
+
+def test_no_origin_and_no_sec_fetch_site_is_undecided():
+    assert verdict() is None
+
+
+def test_unsafe_methods_are_the_state_changing_ones():
+    assert UNSAFE_METHODS == {"POST", "PUT", "PATCH", "DELETE"}
