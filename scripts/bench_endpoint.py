@@ -145,15 +145,18 @@ def run_wrk(
     if cookie:
         cmd += ["-H", f"Cookie: {cookie}"]
     cmd.append(url)
-    server0, busy0, kids0, own0 = sample_process(server_pid), busy_cpu_seconds(), children_cpu_seconds(), own_cpu_seconds()
+    def sample() -> tuple[float, float, float, float]:
+        return sample_process(server_pid).cpu_s, busy_cpu_seconds(), children_cpu_seconds(), own_cpu_seconds()
+
+    server0, busy0, kids0, own0 = sample()
     started = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30, check=False)
     elapsed = time.perf_counter() - started
-    server1, busy1, kids1, own1 = sample_process(server_pid), busy_cpu_seconds(), children_cpu_seconds(), own_cpu_seconds()
+    server1, busy1, kids1, own1 = sample()
     if done.returncode != 0:
         raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
     result = parse_wrk(done.stdout)
-    server_cpu = server1.cpu_s - server0.cpu_s
+    server_cpu = server1 - server0
     if result.requests:
         result.cpu_us_per_req = server_cpu / result.requests * 1e6
     ours = server_cpu + (kids1 - kids0) + (own1 - own0)  # server + wrk + this script
@@ -294,7 +297,8 @@ def main() -> int:
 
         print(f"warm-up: {warmup:g}s per endpoint")
         for name in endpoints:
-            run_wrk(f"http://{HOST}:{port}/bench/{name}", warmup, args.connections, None, client_cpu, proc.pid)
+            url = f"http://{HOST}:{port}/bench/{name}"
+            run_wrk(url, warmup, args.connections, None, client_cpu, proc.pid)
         total = args.reps * len(runs) * duration
         print(f"measuring: {args.reps} rounds x {len(runs)} runs x {duration:g}s (~{total:.0f}s), "
               f"wrk -t1 -c{args.connections}; 'others' = CPU used by other processes meanwhile")

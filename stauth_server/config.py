@@ -1,17 +1,60 @@
 """streamlit-auth's configuration: the ``[auth]`` table of ``.streamlit/secrets.toml``.
 
-Read through Streamlit's public ``st.secrets``; validated at start-up so a wrong key stops
-the server with the key's name and what is expected.
+A superset of Streamlit's native ``[auth]`` format. Read through Streamlit's public
+``st.secrets`` and validated at start-up: a wrong key stops the server with the key's
+name and what is expected; an unknown key is warned about.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
+from urllib.parse import urlsplit
 
+from .durations import parse_duration
 from .errors import ConfigError
+from .oidc.presets import PRESETS, resolve_preset
+
+LOGGER = logging.getLogger("stauth_server.config")
+
+MIN_SECRET_LENGTH = 32
+DEFAULT_TTL = "7d"
+DEFAULT_SCOPE = "openid email profile"
+TOKEN_KINDS = ("id", "access", "refresh")
+
+#: [auth] keys that are not providers.
+TOP_LEVEL_KEYS = {
+    "redirect_uri", "cookie_secret", "cookie_secrets", "client_id", "client_secret",
+    "server_metadata_url", "client_kwargs", "expose_tokens", "default_ttl", "idle_timeout",
+    "routes", "provider", "require_login",
+}
+#: [auth] sub-tables that are not providers.
+SECTION_KEYS = {"roles", "access", "local", "ldap", "proxy", "store"}
+PROVIDER_KEYS = {
+    "client_id", "client_secret", "server_metadata_url", "client_kwargs", "provider",
+    "display_name", "tenant", "domain", "realm", "url", "region", "pool_id", "authorization_server",
+}
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """One way to sign in with an identity provider."""
+
+    name: str
+    client_id: str
+    client_secret: str | None
+    server_metadata_url: str | None
+    kind: str = "oidc"  # "oidc", or "github" (plain OAuth2 with its user API)
+    client_kwargs: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    display_name: str = ""
+
+    @property
+    def scope(self) -> str:
+        return str(self.client_kwargs.get("scope", DEFAULT_SCOPE if self.kind == "oidc" else "read:user user:email"))
 
 
 @dataclass(frozen=True)
@@ -19,16 +62,182 @@ class ServerConfig:
     """The parts of the config the server needs at start-up."""
 
     routes: tuple[Path, ...] = ()
+    redirect_uri: str | None = None
+    cookie_secrets: tuple[str, ...] = ()
+    default_ttl: int = 7 * 86400
+    idle_timeout: int | None = None
+    expose_tokens: tuple[str, ...] = ()
+    providers: Mapping[str, ProviderConfig] = field(default_factory=lambda: MappingProxyType({}))
+    store_url: str | None = None
+
+    @property
+    def sign_in_enabled(self) -> bool:
+        return bool(self.providers)
 
 
-def parse_server_config(auth: Mapping[str, Any], app_dir: Path) -> ServerConfig:
-    """Validate ``[auth]`` keys about the server; relative paths are from the app's folder."""
+def _routes(auth: Mapping[str, Any], app_dir: Path) -> tuple[Path, ...]:
     raw = auth.get("routes", ())
     if isinstance(raw, str):
         raw = [raw]
     if not isinstance(raw, (list, tuple)) or not all(isinstance(item, str) and item for item in raw):
         raise ConfigError(f"[auth] routes: expected a list of Python file paths, got {raw!r}")
-    return ServerConfig(routes=tuple((app_dir / item) for item in raw))
+    return tuple(app_dir / item for item in raw)
+
+
+def _string(table: Mapping[str, Any], key: str, where: str, *, required: bool = False) -> str | None:
+    value = table.get(key)
+    if value is None:
+        if required:
+            raise ConfigError(f"{where} {key}: missing; expected a string")
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where} {key}: expected a non-empty string, got {type(value).__name__}")
+    return value.strip()
+
+
+def _secrets(auth: Mapping[str, Any]) -> tuple[str, ...]:
+    listed = auth.get("cookie_secrets")
+    single = auth.get("cookie_secret")
+    if listed is not None:
+        if not isinstance(listed, (list, tuple)) or not listed or not all(isinstance(s, str) for s in listed):
+            raise ConfigError("[auth] cookie_secrets: expected a list of strings, newest first")
+        secrets = list(listed)
+        if isinstance(single, str) and single not in secrets:
+            secrets.append(single)
+    elif single is not None:
+        if not isinstance(single, str):
+            raise ConfigError("[auth] cookie_secret: expected a string")
+        secrets = [single]
+    else:
+        raise ConfigError(
+            "[auth] cookie_secret: missing; expected a random string of at least "
+            f"{MIN_SECRET_LENGTH} characters (python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
+    for secret in secrets:
+        if len(secret) < MIN_SECRET_LENGTH:
+            raise ConfigError(
+                f"[auth] cookie_secret: too short ({len(secret)} characters); expected at least "
+                f"{MIN_SECRET_LENGTH} random characters"
+            )
+    return tuple(secrets)
+
+
+def _redirect_uri(auth: Mapping[str, Any]) -> str:
+    uri = _string(auth, "redirect_uri", "[auth]", required=True)
+    assert uri is not None
+    parts = urlsplit(uri)
+    if parts.scheme not in ("http", "https") or not parts.netloc or not parts.path.endswith("/oauth2callback"):
+        raise ConfigError(
+            f"[auth] redirect_uri: expected an absolute http(s) URL ending in /oauth2callback, got {uri!r}"
+        )
+    return uri
+
+
+def _client_kwargs(table: Mapping[str, Any], where: str) -> Mapping[str, Any]:
+    kwargs = table.get("client_kwargs", {})
+    if not isinstance(kwargs, Mapping):
+        raise ConfigError(f"{where} client_kwargs: expected a table such as {{ scope = \"openid email\" }}")
+    return MappingProxyType(dict(kwargs))
+
+
+def _provider(name: str, table: Mapping[str, Any], where: str) -> ProviderConfig:
+    for key in table:
+        if key not in PROVIDER_KEYS:
+            LOGGER.warning("%s: unknown key %r is ignored", where, key)
+    client_id = _string(table, "client_id", where, required=True)
+    secret = _string(table, "client_secret", where)
+    metadata_url = _string(table, "server_metadata_url", where)
+    preset = table.get("provider")
+    kind = "oidc"
+    display = str(table.get("display_name") or "")
+    if preset is not None:
+        if preset not in PRESETS:
+            raise ConfigError(f"{where} provider: expected one of {sorted(PRESETS)}, got {preset!r}")
+        try:
+            resolved = resolve_preset(str(preset), table)
+        except ValueError as exc:
+            raise ConfigError(f"{where} {exc}") from None
+        metadata_url = metadata_url or resolved.server_metadata_url
+        kind = resolved.kind
+        display = display or resolved.display_name
+    if kind == "oidc":
+        if not metadata_url:
+            raise ConfigError(
+                f"{where} server_metadata_url: missing; expected the OpenID Provider's "
+                "/.well-known/openid-configuration URL (or set provider = \"google\" etc.)"
+            )
+        parts = urlsplit(metadata_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(f"{where} server_metadata_url: expected an absolute http(s) URL, got {metadata_url!r}")
+    assert client_id is not None
+    return ProviderConfig(
+        name=name,
+        client_id=client_id,
+        client_secret=secret,
+        server_metadata_url=metadata_url,
+        kind=kind,
+        client_kwargs=_client_kwargs(table, where),
+        display_name=display or name.replace("_", " ").title(),
+    )
+
+
+def _providers(auth: Mapping[str, Any]) -> dict[str, ProviderConfig]:
+    providers: dict[str, ProviderConfig] = {}
+    if "client_id" in auth:
+        providers["default"] = _provider("default", {k: v for k, v in auth.items() if k in PROVIDER_KEYS}, "[auth]")
+    for name, table in auth.items():
+        if name in TOP_LEVEL_KEYS or name in SECTION_KEYS:
+            continue
+        if not isinstance(table, Mapping):
+            LOGGER.warning("[auth]: unknown key %r is ignored", name)
+            continue
+        providers[name] = _provider(name, table, f"[auth.{name}]")
+    return providers
+
+
+def _expose_tokens(auth: Mapping[str, Any]) -> tuple[str, ...]:
+    raw = auth.get("expose_tokens", ())
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, (list, tuple)) or any(item not in TOKEN_KINDS for item in raw):
+        raise ConfigError(f"[auth] expose_tokens: expected a list drawn from {list(TOKEN_KINDS)}, got {raw!r}")
+    return tuple(raw)
+
+
+def _store_url(auth: Mapping[str, Any]) -> str | None:
+    store = auth.get("store", {})
+    if not isinstance(store, Mapping):
+        raise ConfigError("[auth.store]: expected a table with url = \"redis://...\"")
+    url = store.get("url")
+    if url is None:
+        return None
+    if not isinstance(url, str) or urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError(f"[auth.store] url: expected a redis:// URL, got {url!r}")
+    return url
+
+
+def parse_server_config(auth: Mapping[str, Any], app_dir: Path) -> ServerConfig:
+    """Validate ``[auth]``; relative paths are from the app script's folder."""
+    routes = _routes(auth, app_dir)
+    providers = _providers(auth)
+    if not providers:
+        return ServerConfig(routes=routes)
+    try:
+        default_ttl = parse_duration(auth.get("default_ttl", DEFAULT_TTL), "[auth] default_ttl")
+        idle = auth.get("idle_timeout")
+        idle_timeout = parse_duration(idle, "[auth] idle_timeout") if idle is not None else None
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    return ServerConfig(
+        routes=routes,
+        redirect_uri=_redirect_uri(auth),
+        cookie_secrets=_secrets(auth),
+        default_ttl=default_ttl,
+        idle_timeout=idle_timeout,
+        expose_tokens=_expose_tokens(auth),
+        providers=MappingProxyType(providers),
+        store_url=_store_url(auth),
+    )
 
 
 def load_server_config(app_dir: Path) -> ServerConfig:
@@ -41,4 +250,13 @@ def load_server_config(app_dir: Path) -> ServerConfig:
         raise ConfigError(f".streamlit/secrets.toml could not be read: {exc}") from exc
     if not isinstance(auth, Mapping):
         raise ConfigError(f"[auth]: expected a table, got {type(auth).__name__}")
-    return parse_server_config(auth, app_dir)
+    return parse_server_config(_plain(auth), app_dir)
+
+
+def _plain(value: Any) -> Any:
+    """st.secrets' AttrDicts as plain dicts."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value

@@ -50,9 +50,9 @@ def browser_binding(xsrf_cookie: str | None) -> str | None:
         try:
             mask, masked = bytes.fromhex(parts[1]), bytes.fromhex(parts[2])
         except ValueError:
-            return None
+            return xsrf_cookie
         if not mask or not masked:
-            return None
+            return xsrf_cookie
         return bytes(m ^ mask[i % len(mask)] for i, m in enumerate(masked)).hex()
     return xsrf_cookie
 

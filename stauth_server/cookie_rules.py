@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from email.utils import format_datetime
 
@@ -13,6 +14,8 @@ _TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABC
 #: RFC 6265 ``cookie-octet`` characters (a cookie value).
 _VALUE_CHARS = frozenset(chr(c) for c in range(0x21, 0x7F)) - set('",;\\')
 MAX_COOKIE_BYTES = 4096
+#: Browsers cap a cookie's lifetime at 400 days (RFC 6265bis).
+MAX_AGE_LIMIT = 400 * 86400
 SAMESITE_VALUES = {"lax": "Lax", "strict": "Strict", "none": "None"}
 
 #: Prefixes (lower-case) of cookie names that streamlit-auth and Streamlit keep for themselves.
@@ -125,18 +128,23 @@ def build_write(
 def _seconds(name: str, max_age: int | float | dt.timedelta | None) -> int | None:
     if max_age is None:
         return None
-    if isinstance(max_age, dt.timedelta):
-        return int(max_age.total_seconds())
-    if isinstance(max_age, bool) or not isinstance(max_age, (int, float)):
+    seconds = max_age.total_seconds() if isinstance(max_age, dt.timedelta) else max_age
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds):
         raise CookieError(f"cookie {name!r}: max_age must be seconds (int) or a timedelta, got {max_age!r}")
-    return int(max_age)
+    if abs(seconds) > MAX_AGE_LIMIT:
+        raise CookieError(f"cookie {name!r}: max_age over {MAX_AGE_LIMIT} seconds (400 days, browsers cap it)")
+    return int(seconds)
 
 
 def _expiry(name: str, expires: dt.datetime | int | float | None) -> dt.datetime | None:
     if expires is None:
         return None
     if isinstance(expires, dt.datetime):
-        return expires if expires.tzinfo else expires.replace(tzinfo=dt.timezone.utc)
-    if isinstance(expires, bool) or not isinstance(expires, (int, float)):
+        aware = expires if expires.tzinfo else expires.replace(tzinfo=dt.timezone.utc)
+        return aware.astimezone(dt.timezone.utc)
+    if isinstance(expires, bool) or not isinstance(expires, (int, float)) or not math.isfinite(expires):
         raise CookieError(f"cookie {name!r}: expires must be a datetime or a Unix time, got {expires!r}")
-    return dt.datetime.fromtimestamp(expires, tz=dt.timezone.utc)
+    try:
+        return dt.datetime.fromtimestamp(expires, tz=dt.timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        raise CookieError(f"cookie {name!r}: expires {expires!r} is out of range") from None

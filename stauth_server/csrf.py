@@ -30,10 +30,9 @@ def same_origin_verdict(origin: str | None, sec_fetch_site: str | None, scheme: 
     or an old browser): the caller then needs another proof, such as the XSRF token.
     """
     if sec_fetch_site:
-        if sec_fetch_site.strip().lower() != "same-origin":
-            return False
-        if not origin:
-            return True
+        # Set by the browser itself (page scripts cannot forge it) and right behind a
+        # TLS-terminating proxy, where our own idea of the scheme may be wrong.
+        return sec_fetch_site.strip().lower() == "same-origin"
     if origin:
         if origin.strip().lower() == "null":
             return False

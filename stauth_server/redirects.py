@@ -5,13 +5,35 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from .errors import RedirectError
 
 
 def _has_forbidden_chars(url: str) -> bool:
     return any(ord(c) < 0x20 or ord(c) == 0x7F or c in "\\" or c.isspace() for c in url)
+
+
+_URL_SAFE = "!#$%&'()*+,-./:;=?@[]^_`{|}~"
+
+
+def _ascii(text: str) -> str:
+    """Percent-encode what is not ASCII (UTF-8), leaving the URL's own syntax alone."""
+    return quote(text, safe=_URL_SAFE)
+
+
+def _ascii_url(url: str) -> str:
+    """An absolute URL with a punycode host and a percent-encoded rest."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        ascii_host = host.encode("idna").decode("ascii") if not host.isascii() else host
+    except UnicodeError:
+        raise RedirectError(f"redirect target {url!r} has a host that is not a valid domain name") from None
+    netloc = ascii_host if ":" not in host else f"[{host}]"
+    if parts.port is not None:
+        netloc = f"{netloc}:{parts.port}"
+    return urlunsplit((parts.scheme, netloc, _ascii(parts.path), _ascii(parts.query), _ascii(parts.fragment)))
 
 
 def join_base(base_path: str, path: str) -> str:
@@ -40,7 +62,7 @@ def safe_app_path(target: str, base_path: str) -> str:
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:
         raise RedirectError(f"redirect target {target!r} is not a same-app path")
-    full = join_base(base_path, target)
+    full = _ascii(join_base(base_path, target))
     if full.startswith("//"):
         raise RedirectError(f"redirect target {target!r} would leave the app")
     return full
@@ -64,7 +86,11 @@ def safe_external_url(target: str, *, allow_http: bool = True) -> str:
         raise RedirectError(f"redirect target {target!r} has no host")
     if "@" in parts.netloc:
         raise RedirectError(f"redirect target {target!r} carries credentials ('user@host'), refused")
-    return target
+    try:
+        parts.port
+    except ValueError:
+        raise RedirectError(f"redirect target {target!r} has an invalid port") from None
+    return _ascii_url(target)
 
 
 def resolve(target: str, *, base_path: str, external: bool, app_origin: str | None) -> str:

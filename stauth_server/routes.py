@@ -108,8 +108,13 @@ def _check_static(path: str, static: str) -> None:
         raise RouteError(f"route path {path!r} has characters that are not allowed in a URL path")
 
 
-def _first_segment(shape: str) -> str:
-    return "/" + shape.strip("/").split("/", 1)[0]
+_PAGE_SAMPLE = "/a-page-of-the-app"
+
+
+def _samples(prefix: str) -> list[str]:
+    """Paths a reserved prefix serves, to try a pattern against."""
+    base = prefix.rstrip("/")
+    return [base or "/", f"{base}/", f"{base}/x", f"{base}/stream", f"{base}/js/main.js"]
 
 
 def _under(shape: str, prefix: str) -> bool:
@@ -156,6 +161,8 @@ class RouteRegistry:
         self._check_open(f"route {path!r}")
         if isinstance(methods, str):
             methods = [methods]
+        if not all(isinstance(m, str) for m in methods):
+            raise RouteError(f"route {path!r}: methods must be strings such as 'GET', got {list(methods)!r}")
         normalized = tuple(dict.fromkeys(m.upper() for m in methods))
         if not normalized:
             raise RouteError(f"route {path!r}: methods must not be empty")
@@ -197,22 +204,29 @@ class RouteRegistry:
                 raise RouteError(f"{route.label} collides with {other.label}")
 
     def check_reserved(self, streamlit_prefixes: Iterable[str], static_names: Iterable[str]) -> None:
-        """Fail when a route or mount sits on a path Streamlit or streamlit-auth serves."""
+        """Fail when a route or mount would serve a path Streamlit or streamlit-auth serves.
+
+        Each pattern is tried against sample paths under every reserved prefix, so
+        ``/_stcore{rest:path}`` or a raw ``/(.*)`` cannot slip past a prefix comparison.
+        """
         reserved = [(p, "Streamlit's") for p in streamlit_prefixes]
         reserved += [("/" + n, "Streamlit's static file") for n in static_names]
         reserved += [(p, "streamlit-auth's") for p in OUR_RESERVED_PREFIXES]
         for route in self._routes:
             for prefix, owner in reserved:
-                if _under(route.shape, prefix):
+                if _under(route.shape, prefix) or any(route.regex.match(p) for p in _samples(prefix)):
                     raise RouteError(f"{route.label} collides with {owner} path {prefix}")
         for pattern, handler_class, _ in self._raw_mounts:
-            literal = re.split(r"[\\\[\](){}.*+?^$|]", pattern, maxsplit=1)[0]
+            try:
+                compiled = re.compile(pattern if pattern.endswith("$") else pattern + "$")
+            except re.error as exc:
+                raise RouteError(f"mount_tornado pattern {pattern!r} is not a valid regex: {exc}") from None
+            label = f"mounted handler {getattr(handler_class, '__name__', handler_class)} at {pattern}"
+            if compiled.match("/") or compiled.match(_PAGE_SAMPLE):
+                raise RouteError(f"{label} would shadow the app's pages")
             for prefix, owner in reserved:
-                if _under(literal.rstrip("/") or "/", prefix):
-                    raise RouteError(
-                        f"mounted handler {handler_class.__name__} at {pattern} collides "
-                        f"with {owner} path {prefix}"
-                    )
+                if any(compiled.match(p) for p in _samples(prefix)):
+                    raise RouteError(f"{label} collides with {owner} path {prefix}")
 
     def mount(self, pattern: str, handler_class: Any, kwargs: dict[str, Any] | None = None) -> None:
         self._check_open(f"mount_tornado({pattern!r})")

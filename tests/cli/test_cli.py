@@ -71,3 +71,16 @@ def test_config_toml_env_vars_and_script_args_mean_what_they_mean_for_streamlit(
     ) as app:
         answer = requests.get(app.url("/api/argv"), timeout=5).json()
     assert answer == {"argv": ["--flag", "value"], "max_upload": 7}
+
+
+def test_unsupported_streamlit_version_stops_with_a_clear_message(monkeypatch):
+    import streamlit
+    from click.testing import CliRunner
+
+    from stauth_server.cli import main
+
+    monkeypatch.setattr(streamlit, "__version__", "1.57.0")
+    result = CliRunner().invoke(main, ["run", str(CFG / "app.py")])
+    assert result.exit_code == 1
+    assert "Streamlit 1.57.0 is installed" in result.output
+    assert "1.56.0" in result.output

@@ -39,11 +39,6 @@ def test_invalid_routes_are_a_config_error_naming_the_key(raw):
         parse_server_config({"routes": raw}, APP_DIR)
 
 
-def test_other_auth_keys_are_ignored_here():
-    config = parse_server_config({"redirect_uri": "http://x/oauth2callback", "cookie_secret": "s"}, APP_DIR)
-    assert config.routes == ()
-
-
 def test_server_config_is_frozen():
     config = ServerConfig()
     with pytest.raises(AttributeError):

