@@ -6,9 +6,10 @@ and is applied only by the ``streamlit-auth`` entrypoint (never on import).
 
 from __future__ import annotations
 
-from . import bootstrap_server
+from . import bootstrap_server, st_login
 
 
 def apply_all() -> None:
     """Apply every patch (idempotent)."""
     bootstrap_server.apply()
+    st_login.apply()

@@ -216,3 +216,27 @@ def children_cpu_seconds() -> float:
 def own_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+def others_load(seconds: float = 0.3) -> float:
+    """CPU used by all processes but this one over ``seconds``, in % of one CPU.
+
+    Meant for moments when the benchmarked server is idle (between runs).
+    """
+    busy0, own0 = busy_cpu_seconds(), own_cpu_seconds()
+    started = time.perf_counter()
+    time.sleep(seconds)
+    elapsed = time.perf_counter() - started
+    return max(0.0, (busy_cpu_seconds() - busy0) - (own_cpu_seconds() - own0)) / elapsed * 100
+
+
+def wait_quiet(threshold: float, max_seconds: float) -> tuple[float, float]:
+    """Wait (at most ``max_seconds``) until other processes use < ``threshold``% of a CPU.
+
+    Returns (seconds waited, last measured load).
+    """
+    started = time.perf_counter()
+    load = others_load()
+    while load >= threshold and time.perf_counter() - started < max_seconds:
+        load = others_load(0.5)
+    return time.perf_counter() - started, load

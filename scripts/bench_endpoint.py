@@ -70,6 +70,7 @@ from _benchlib import (
     tail,
     taskset_prefix,
     wait_healthy,
+    wait_quiet,
 )
 
 APP = BENCH_APPS / "hi.py"
@@ -213,19 +214,21 @@ def summarize(
 ) -> dict[str, dict[str, float]]:
     """Print the table; return ratio ours/raw of median req/s per scenario and endpoint."""
     print()
-    print("Medians over the rounds (over the undisturbed runs when there is one; '*' = only")
-    print("disturbed runs). us/req = server CPU time per request, all threads; 'cpu vs raw' =")
+    print("Medians over the rounds: over the undisturbed runs when every endpoint of the scenario")
+    print("has one, else over all ('*'). us/req = server CPU time per request, all threads; 'cpu vs raw' =")
     print("raw's us/req / this one's: the same ratio as 'vs raw' when nothing else competes.")
     print(f"{'scenario':<10} {'endpoint':<13} {'req/s':>8} {'vs raw':>6} {'p50 ms':>7} {'p99 ms':>7} "
           f"{'min..max req/s':>14} {'us/req':>6} {'cpu vs raw':>10} {'runs':>5} {'errors':>6}")
     ratios: dict[str, dict[str, float]] = {}
     any_errors = False
     for label, _, names in scenarios:
-        kept: dict[str, list[WrkResult]] = {}
-        for name in names:
-            rows = results[(label, name)]
-            clean = [r for r in rows if not r.disturbed(threshold)]
-            kept[name] = clean or rows
+        # Undisturbed runs only when every endpoint of the scenario has some, else all runs:
+        # comparing clean runs of one endpoint with disturbed runs of another means nothing.
+        clean = {name: [r for r in results[(label, name)] if not r.disturbed(threshold)] for name in names}
+        use_clean = all(clean.values())
+        kept = {name: clean[name] if use_clean else results[(label, name)] for name in names}
+        if not use_clean:
+            print(f"({label}: some endpoint has no undisturbed run, so all runs are used: noisy)")
         raw_rps = median([r.rps for r in kept["raw"]])
         raw_cpu = median([r.cpu_us_per_req for r in kept["raw"]])
         for name in names:
@@ -237,7 +240,7 @@ def summarize(
             errors = sum(r.errors for r in results[(label, name)])
             any_errors |= errors > 0
             spread = f"{min(r.rps for r in rows):.0f}..{max(r.rps for r in rows):.0f}"
-            star = "*" if all(r.disturbed(threshold) for r in rows) else " "
+            star = " " if use_clean else "*"
             print(f"{label:<10} {name:<13} {rps:8.1f} {ratio:6.3f} {median([r.p50_ms for r in rows]):7.2f} "
                   f"{median([r.p99_ms for r in rows]):7.2f} {spread:>14} {cpu:6.0f} {raw_cpu / cpu:10.3f} "
                   f"{len(rows):>4}{star} {errors:>6}")
@@ -304,14 +307,19 @@ def main() -> int:
               f"wrk -t1 -c{args.connections}; 'others' = CPU used by other processes meanwhile")
         for rep in range(args.reps):
             shift = rep % len(runs)
-            for label, cookie, name in runs[shift:] + runs[:shift]:
+            for index, (label, cookie, name) in enumerate(runs[shift:] + runs[:shift]):
                 url = f"http://{HOST}:{port}/bench/{name}"
+                remaining_runs = (args.reps - rep) * len(runs) - index
+                slack = budget - (time.perf_counter() - script_start) - remaining_runs * duration
+                if slack > 1:  # wait for other processes to calm down, if the budget allows
+                    waited, load = wait_quiet(args.disturbed, min(3.0, slack / 2))
+                    if waited > 1:
+                        print(f"  (waited {waited:.1f}s for other processes to calm down: {load:.0f}%)")
                 result = run_wrk(url, duration, args.connections, cookie, client_cpu, proc.pid)
                 results[(label, name)].append(result)
                 print(_run_line(f"round {rep + 1} {label:<9} {name:<13}", result, args.disturbed))
-                remaining_runs = (args.reps - rep) * len(runs)
                 if result.disturbed(args.disturbed) and (
-                    time.perf_counter() - script_start + (remaining_runs + 1) * duration < budget
+                    time.perf_counter() - script_start + remaining_runs * duration < budget
                 ):
                     again = run_wrk(url, duration, args.connections, cookie, client_cpu, proc.pid)
                     results[(label, name)].append(again)

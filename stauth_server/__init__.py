@@ -21,7 +21,7 @@ from .errors import ConfigError, CookieError, Forbidden, HTTPError, RedirectErro
 from .http_types import Request, Response
 from .identity import User
 from .routes import mount_tornado, route
-from .script_api import cookies, redirect, user
+from .script_api import cookies, login, logout, redirect, user
 
 try:
     __version__ = _dist_version("streamlit-auth")
@@ -39,6 +39,8 @@ __all__ = [
     "RouteError",
     "User",
     "cookies",
+    "login",
+    "logout",
     "mount_tornado",
     "redirect",
     "route",

@@ -24,7 +24,7 @@ LOGGER = logging.getLogger("stauth_server.config")
 MIN_SECRET_LENGTH = 32
 DEFAULT_TTL = "7d"
 DEFAULT_SCOPE = "openid email profile"
-TOKEN_KINDS = ("id", "access", "refresh")
+TOKEN_KINDS = ("id", "access")
 
 #: [auth] keys that are not providers.
 TOP_LEVEL_KEYS = {

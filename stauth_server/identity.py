@@ -54,3 +54,44 @@ class User:
 
 
 ANONYMOUS = User()
+
+
+def user_id(issuer: str, subject: str) -> str:
+    """A person's stable id: the issuer and subject pair (OIDC Core 5.7)."""
+    return f"{issuer}|{subject}"
+
+
+def user_from_claims(
+    claims: Mapping[str, Any], *, issuer: str, subject: str, provider: str, expires_at: float | None
+) -> User:
+    """The User a sign-in gives, from its (merged ID token and userinfo) claims."""
+    groups = claims.get("groups")
+    return User(
+        id=user_id(issuer, subject),
+        email=_text(claims.get("email")),
+        name=_text(claims.get("name")) or _text(claims.get("preferred_username")),
+        picture=_text(claims.get("picture")),
+        provider=provider,
+        groups=frozenset(str(g) for g in groups) if isinstance(groups, list) else frozenset(),
+        claims=MappingProxyType(dict(claims)),
+        expires_at=expires_at,
+    )
+
+
+def streamlit_user_info(user: User, tokens: Mapping[str, Any], expose: tuple[str, ...]) -> dict[str, Any]:
+    """What ``st.user`` shows, in the shape native ``st.login`` gives it.
+
+    ``is_logged_in``, the claims, ``provider``, and ``tokens`` only as ``expose_tokens`` allows.
+    """
+    if not user.is_logged_in:
+        return {"is_logged_in": False}
+    info: dict[str, Any] = {"is_logged_in": True}
+    info.update(user.claims)
+    info["provider"] = user.provider
+    if expose:
+        info["tokens"] = {kind: tokens[f"{kind}_token"] for kind in expose if tokens.get(f"{kind}_token")}
+    return info
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None

@@ -10,7 +10,7 @@ import datetime as dt
 import json
 from collections.abc import Iterator, Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 
@@ -19,6 +19,7 @@ from .cookie_outbox import OUTBOX, browser_binding
 from .cookie_rules import build_write
 from .errors import CookieError, RedirectError
 from .identity import ANONYMOUS, User
+from .live_sessions import LIVE
 from .redirects import PENDING_REDIRECTS, join_base, resolve
 
 #: Our internal endpoints, relative to ``server.baseUrlPath``.
@@ -171,7 +172,10 @@ class _CurrentUser:
     """``sa.user``: the signed-in user of the running session, or an anonymous one."""
 
     def _get(self) -> User:
-        return ANONYMOUS
+        ctx = internals.script_run_ctx()
+        if ctx is None:
+            return ANONYMOUS
+        return LIVE.user_of(ctx.session_id)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._get(), name)
@@ -182,4 +186,39 @@ class _CurrentUser:
 
 user = _CurrentUser()
 
-__all__ = ["cookies", "redirect", "user", "CookieError", "RedirectError"]
+
+
+def login(provider: str | None = None, next: str | None = None) -> None:  # noqa: A002 - public name
+    """Send the browser to sign in, then back to ``next`` (default: the current page).
+
+    With several providers and none named, the user picks one on the chooser page.
+    """
+    ctx = _require_ctx("sa.login")
+    query: dict[str, str] = {"next": _safe_return_path(next) if next is not None else _current_page()}
+    if provider is not None:
+        query["provider"] = provider
+    internals.enqueue_browser_redirect(ctx, join_base(_base_path(), "/auth/login") + "?" + urlencode(query))
+
+
+def logout() -> None:
+    """Sign the user out everywhere in this browser (and at the provider, when it allows)."""
+    ctx = _require_ctx("sa.logout")
+    ctx.user_info.clear()
+    ctx.user_info["is_logged_in"] = False
+    internals.enqueue_browser_redirect(ctx, join_base(_base_path(), "/auth/logout"))
+
+
+def _safe_return_path(path: str) -> str:
+    resolve(path, base_path="", external=False, app_origin=None)
+    return path
+
+
+def _current_page() -> str:
+    """The current page's path relative to the app, with its query string."""
+    url = st.context.url or ""
+    path = urlsplit(url).path or "/"
+    base = join_base(_base_path(), "/").rstrip("/")
+    if base and (path == base or path.startswith(base + "/")):
+        path = path[len(base):] or "/"
+    query = urlencode([(k, v) for k in st.query_params for v in st.query_params.get_all(k)])
+    return path + (f"?{query}" if query else "")

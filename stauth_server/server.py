@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import re
 from pathlib import Path
 from typing import Any, ClassVar
 
 from . import streamlit_internals as internals
-from .config import load_server_config
-from .routes_loader import load_routes_modules
+from .config import ServerConfig, load_server_config
 from .routes import REGISTRY, RouteRegistry
+from .routes_loader import load_routes_modules
 from .script_api import COOKIE_DELIVERY_PATH, REDIRECT_HANDOFF_PATH
+from .signin import SignInService
 from .tornado_handlers import CookieDeliveryHandler, RedirectHandoffHandler, RouteHandler
 
+LOGGER = logging.getLogger("stauth_server.server")
 _TOKEN = r"(?P<token>[A-Za-z0-9_-]{1,128})"
+MAINTENANCE_SECONDS = 15.0
 
 
 def base_prefix() -> str:
@@ -28,39 +33,65 @@ def under_base(regex_without_caret: str) -> str:
     return "^" + re.escape(base_prefix()) + regex_without_caret
 
 
-def build_handlers(registry: RouteRegistry) -> list[tuple[Any, ...]]:
-    """Every handler we add, in matching order: internal endpoints, routes, raw mounts."""
+def build_handlers(registry: RouteRegistry, service: SignInService | None = None,
+                   runtime: Any = None) -> list[tuple[Any, ...]]:
+    """Every handler we add, in matching order: ours, sign-in, routes, raw mounts."""
     handlers: list[tuple[Any, ...]] = [
         (under_base(rf"{re.escape(COOKIE_DELIVERY_PATH)}/{_TOKEN}$"), CookieDeliveryHandler),
         (under_base(rf"{re.escape(REDIRECT_HANDOFF_PATH)}/{_TOKEN}$"), RedirectHandoffHandler),
     ]
+    identify = None
+    if service is not None:
+        from . import auth_handlers as auth
+
+        identify = lambda cookies: service.resolve(cookies).user  # noqa: E731
+        kwargs = {"service": service}
+        handlers += [
+            (under_base(r"/auth/login/?$"), auth.LoginHandler, kwargs),
+            (under_base(r"/oauth2callback/?$"), auth.CallbackHandler, kwargs),
+            (under_base(r"/auth/logout/?$"), auth.LogoutHandler, kwargs),
+            (under_base(r"/auth/userinfo/?$"), auth.UserinfoHandler, kwargs),
+        ]
+        if runtime is not None:
+            handlers.append((under_base(re.escape(internals.STREAM_PATH) + "/?$"),
+                             auth.websocket_handler(service), {"runtime": runtime}))
     for route in registry.routes:
-        handlers.append((under_base(route.regex.pattern[1:]), RouteHandler, {"route": route}))
+        handlers.append((under_base(route.regex.pattern[1:]), RouteHandler, {"route": route, "identify": identify}))
     for pattern, handler_class, kwargs in registry.raw_mounts:
         handlers.append((under_base(pattern.lstrip("^")), handler_class, kwargs))
     return handlers
 
 
 class AuthServer(internals.server_base_class()):  # type: ignore[misc]
-    """Streamlit's server, plus cookie delivery, redirects and the app's custom routes."""
+    """Streamlit's server, plus cookie delivery, redirects, sign-in and the app's routes."""
 
     registry: ClassVar[RouteRegistry] = REGISTRY
     #: Route files given on the command line (absolute), set by ``streamlit-auth run``.
     cli_routes: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, main_script_path: str, is_hello: bool) -> None:
-        config = load_server_config(Path(main_script_path).resolve().parent)
-        load_routes_modules([*self.cli_routes, *config.routes])
+        self.auth_config: ServerConfig = load_server_config(Path(main_script_path).resolve().parent)
+        self.signin: SignInService | None = (
+            SignInService(self.auth_config) if self.auth_config.sign_in_enabled else None
+        )
+        load_routes_modules([*self.cli_routes, *self.auth_config.routes])
         super().__init__(main_script_path, is_hello)
 
     def _create_app(self) -> Any:
         app = super()._create_app()
-        self.registry.check_reserved(
-            internals.STREAMLIT_RESERVED_PREFIXES, _static_top_level_names()
-        )
-        app.add_handlers(r".*$", build_handlers(self.registry))
+        self.registry.check_reserved(internals.STREAMLIT_RESERVED_PREFIXES, _static_top_level_names())
+        app.add_handlers(r".*$", build_handlers(self.registry, self.signin, self._runtime))
         self.registry.seal()
         return app
+
+    async def start(self) -> None:
+        await super().start()
+        if self.signin is not None:
+            from .maintenance import keep_sessions_current
+
+            self._maintenance = asyncio.get_running_loop().create_task(
+                keep_sessions_current(self.signin, MAINTENANCE_SECONDS)
+            )
 
 
 def _static_top_level_names() -> list[str]:

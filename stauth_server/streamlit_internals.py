@@ -147,3 +147,55 @@ def enqueue_browser_redirect(ctx: Any, url: str) -> None:
 def stop_script() -> None:
     """Stop the current script run the way ``st.stop()`` does (raises inside a run)."""
     streamlit.stop()
+
+
+# --- sessions and identity ------------------------------------------------------------
+
+def websocket_handler_class() -> type:
+    """Streamlit's ``BrowserWebSocketHandler`` (the app's websocket at ``_stcore/stream``)."""
+    from streamlit.web.server.browser_websocket_handler import BrowserWebSocketHandler
+
+    return BrowserWebSocketHandler
+
+
+#: The websocket path, relative to the base path (``STREAM_ENDPOINT`` in 1.56).
+STREAM_PATH = "/_stcore/stream"
+
+
+def session_user_info(session_id: str) -> dict[str, Any] | None:
+    """The ``user_info`` dict of a live session (the one ``st.user`` reads), or None.
+
+    ``AppSession._user_info`` is the dict shared by reference with every script run's
+    ``ScriptRunContext.user_info``: updating it in place changes ``st.user``.
+    """
+    from streamlit import runtime
+
+    if not runtime.exists():
+        return None
+    info = runtime.get_instance()._session_mgr.get_session_info(session_id)
+    if info is None:
+        return None
+    return info.session._user_info  # type: ignore[no-any-return]
+
+
+def request_rerun(session_id: str) -> None:
+    """Rerun a live session's script with its last client state (as a widget change does)."""
+    from streamlit import runtime
+
+    if not runtime.exists():
+        return
+    info = runtime.get_instance()._session_mgr.get_active_session_info(session_id)
+    if info is not None:
+        info.session.request_rerun(None)
+
+
+def streamlit_module() -> Any:
+    """The ``streamlit`` package, whose ``login``/``logout`` names a patch replaces."""
+    return streamlit
+
+
+def user_info_module() -> Any:
+    """``streamlit.user_info``, home of ``login``/``logout`` and ``st.user``'s proxy."""
+    from streamlit import user_info
+
+    return user_info

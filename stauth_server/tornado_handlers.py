@@ -8,6 +8,7 @@ path so every failure looks the same to a client: a status and ``{"error": "..."
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import tornado.web
@@ -69,9 +70,6 @@ class BaseHandler(tornado.web.RequestHandler):
             return False
         return True
 
-    def current_identity(self) -> User:
-        """The identity of the request's cookies (anonymous until a sign-in source is set)."""
-        return ANONYMOUS
 
 
 class RouteHandler(BaseHandler):
@@ -79,8 +77,14 @@ class RouteHandler(BaseHandler):
 
     SUPPORTED_METHODS = KNOWN_METHODS
 
-    def initialize(self, route: Route) -> None:
+    def initialize(self, route: Route, identify: Callable[[dict[str, str]], User] | None = None) -> None:
         self.route = route
+        self.identify = identify
+
+    def current_identity(self) -> User:
+        if self.identify is None:
+            return ANONYMOUS
+        return self.identify({name: morsel.value for name, morsel in self.request.cookies.items()})
 
     async def _serve(self, **path_params: str) -> None:
         route = self.route

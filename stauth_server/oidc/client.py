@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from oauthlib.oauth2 import WebApplicationClient
 
@@ -92,8 +92,10 @@ class OIDCClient:
     def authorization_url(self, login: LoginRequest) -> str:
         meta = self.metadata.get()
         extra = {k: v for k, v in self.provider.client_kwargs.items() if k not in ("scope",) and isinstance(v, str)}
-        return self._oauth.prepare_request_uri(
-            meta["authorization_endpoint"],
+        # oauthlib builds the message; it only accepts https URLs, and loopback http
+        # providers (tests, local development) were already vetted by ProviderMetadata.
+        message = self._oauth.prepare_request_uri(
+            "https://authorization.invalid/",
             redirect_uri=self.redirect_uri,
             scope=self.provider.scope.split(),
             state=login.state,
@@ -102,6 +104,8 @@ class OIDCClient:
             code_challenge_method="S256",
             **extra,
         )
+        endpoint = meta["authorization_endpoint"]
+        return f"{endpoint}{'&' if '?' in endpoint else '?'}{urlsplit(message).query}"
 
     def finish(self, params: Mapping[str, str], login: LoginRequest) -> SignIn:
         """Check the authorization response, redeem the code, validate what comes back."""

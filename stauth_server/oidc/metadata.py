@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import jwt
 
@@ -18,6 +19,17 @@ JWKS_TTL = 3600.0
 #: A token with an unknown ``kid`` triggers at most one JWKS refetch per this many seconds.
 JWKS_REFETCH_INTERVAL = 10.0
 ASYMMETRIC_ALGS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"})
+
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def is_secure_url(url: object) -> bool:
+    """https, or http to this machine's loopback (local development and tests)."""
+    if not isinstance(url, str):
+        return False
+    parts = urlsplit(url)
+    return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS)
 
 
 def expected_issuer(metadata_url: str) -> str | None:
@@ -52,6 +64,9 @@ class ProviderMetadata:
         for key in ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri"):
             if not isinstance(doc.get(key), str) or not doc[key]:
                 raise ProviderUnavailable(f"discovery: {key} missing", "The identity provider is misconfigured.")
+        for key in ("authorization_endpoint", "token_endpoint", "jwks_uri", "userinfo_endpoint", "end_session_endpoint"):
+            if key in doc and not is_secure_url(doc[key]):
+                raise ProviderUnavailable(f"discovery: {key} is not https", "The identity provider is misconfigured.")
         promised = expected_issuer(self.url)
         if promised is not None and doc["issuer"] != promised:
             raise ProviderUnavailable(

@@ -1,0 +1,36 @@
+"""Make ``st.login()`` and ``st.logout()`` use streamlit-auth's endpoints.
+
+Touch points: the names ``login`` and ``logout`` in ``streamlit`` and in
+``streamlit.user_info`` (native ``st.login`` needs Authlib and its own cookie).
+Verified: Streamlit 1.56.0.
+"""
+
+from __future__ import annotations
+
+from stauth_server import streamlit_internals as internals
+
+VERIFIED_VERSIONS = ("1.56.0",)
+
+
+def _login(provider: str | None = None) -> None:
+    """``st.login(provider)``, served by streamlit-auth (returns to the current page)."""
+    from stauth_server.script_api import login
+
+    login(provider)
+
+
+def _logout() -> None:
+    """``st.logout()``, served by streamlit-auth."""
+    from stauth_server.script_api import logout
+
+    logout()
+
+
+def apply() -> None:
+    for module in (internals.streamlit_module(), internals.user_info_module()):
+        module.login = _login
+        module.logout = _logout
+
+
+def is_applied() -> bool:
+    return internals.streamlit_module().login is _login

@@ -1,0 +1,276 @@
+"""Tornado adapters for sign-in: /auth/login, /oauth2callback, /auth/logout, /auth/userinfo,
+and the app's websocket, which gets its identity from our session cookie."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from . import streamlit_internals as internals
+from .cookie_outbox import browser_binding
+from .cookie_rules import CookieWrite
+from .errors import RedirectError
+from .http_types import RenderedResponse, error_response
+from .identity import ANONYMOUS, User, streamlit_user_info
+from .live_sessions import LIVE
+from .oidc.errors import SignInError
+from .pages import chooser_page, error_page, logout_confirm_page
+from .redirects import join_base, safe_app_path
+from .signin import CookieOut, SignInService, login_cookie_name
+from .tornado_handlers import BaseHandler
+
+LOGGER = logging.getLogger("stauth_server.auth")
+T = TypeVar("T")
+
+
+def app_path(path: str = "/") -> str:
+    return join_base(internals.get_config_option("server.baseUrlPath") or "", path)
+
+
+def cookie_path() -> str:
+    return app_path("/").rstrip("/") or "/"
+
+
+def safe_next(raw: str | None) -> str:
+    """A same-app path to return to after sign-in (relative to the base path)."""
+    if not raw:
+        return "/"
+    try:
+        safe_app_path(raw, "")
+    except RedirectError:
+        return "/"
+    return raw
+
+
+class AuthHandler(BaseHandler):
+    """Shared by the sign-in endpoints: the service, cookies with our attributes, errors."""
+
+    def initialize(self, service: SignInService) -> None:
+        self.service = service
+
+    @property
+    def secure(self) -> bool:
+        return self.request.protocol == "https"
+
+    def set_cookie_out(self, cookie: CookieOut) -> None:
+        """Set (or clear) one of our cookies: HttpOnly, SameSite=Lax, Secure on https."""
+        write = CookieWrite(name=cookie.name, value=cookie.value, path=cookie_path(), max_age=cookie.max_age,
+                            secure=self.secure or cookie.name.startswith("__Host-"))
+        self.add_header("Set-Cookie", write.header_value())
+
+    def request_cookies(self) -> dict[str, str]:
+        return {name: morsel.value for name, morsel in self.request.cookies.items()}
+
+    def browser(self) -> str | None:
+        return browser_binding(self.get_cookie(internals.XSRF_COOKIE_NAME))
+
+    async def blocking(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args, **kwargs))
+
+    def show_error(self, error: SignInError, retry: str | None = None) -> None:
+        LOGGER.warning("sign-in failed: %s", error)
+        self.set_status(error.status)
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(error_page(error.user_message, app_path("/"), retry))
+
+
+class LoginHandler(AuthHandler):
+    """``GET /auth/login[?provider=NAME][&next=/path]``: the chooser, or off to the provider."""
+
+    async def get(self) -> None:
+        self.set_header("Cache-Control", "no-store")
+        next_path = safe_next(self.get_query_argument("next", None) or self._referring_path())
+        provider = self.get_query_argument("provider", None)
+        providers = self.service.providers
+        if provider is None and len(providers) == 1:
+            provider = next(iter(providers))
+        if provider is None:
+            self.set_header("Content-Type", "text/html; charset=utf-8")
+            self.finish(chooser_page(app_path("/auth/login"), [(n, p.display_name) for n, p in providers.items()], next_path))
+            return
+        if provider not in providers:
+            self.show_error(SignInError(f"unknown provider {provider[:64]!r}", "This sign-in option does not exist."),
+                            app_path("/auth/login"))
+            return
+        try:
+            url, cookie = await self.blocking(self.service.begin_login, provider, next_path)
+        except SignInError as exc:
+            self.show_error(exc, self.request.uri)
+            return
+        self.set_cookie_out(cookie)
+        self.redirect(url)
+
+    def _referring_path(self) -> str | None:
+        referer = self.request.headers.get("Referer")
+        if not referer:
+            return None
+        parts = urlsplit(referer)
+        if parts.netloc != self.request.host:
+            return None
+        base = cookie_path().rstrip("/")
+        path = parts.path
+        if base and path.startswith(base):
+            path = path[len(base):] or "/"
+        return path + (f"?{parts.query}" if parts.query else "")
+
+
+class CallbackHandler(AuthHandler):
+    """``GET /oauth2callback``: completes a sign-in (or returns from the provider's logout)."""
+
+    async def get(self) -> None:
+        self.set_header("Cache-Control", "no-store")
+        params = {k: self.get_query_argument(k) for k in self.request.query_arguments}
+        if not any(k in params for k in ("code", "error")):
+            self.redirect(app_path("/"))  # back from RP-initiated logout
+            return
+        cookies = self.request_cookies()
+        if params.get("state"):
+            self.set_cookie_out(CookieOut(login_cookie_name(params["state"]), None))
+        try:
+            done = await self.blocking(self.service.complete_login, params, cookies, self.browser(),
+                                       secure=self.secure, path=cookie_path())
+        except SignInError as exc:
+            self.show_error(exc, app_path("/auth/login"))
+            return
+        except Exception:
+            LOGGER.exception("sign-in failed unexpectedly")
+            self.show_error(SignInError("unexpected", "Sign-in failed unexpectedly. Try again."), app_path("/auth/login"))
+            return
+        for cookie in done.cookies:
+            self.set_cookie_out(cookie)
+        push_identity(self.browser(), done.record.sid, done.user, done.record.tokens, self.service)
+        self.redirect(app_path(done.next_path))
+
+
+class LogoutHandler(AuthHandler):
+    """``/auth/logout``: revokes the session, clears cookies, RP-initiated logout.
+
+    A GET counts only from the app itself (``Sec-Fetch-Site: same-origin`` or typed by
+    the user); from elsewhere it shows a confirmation with a CSRF-protected POST.
+    """
+
+    def get(self) -> None:
+        site = (self.request.headers.get("Sec-Fetch-Site") or "").lower()
+        if site in ("same-origin", "none"):
+            self._logout()
+            return
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(logout_confirm_page(app_path("/auth/logout"), self.xsrf_form_html(), app_path("/")))
+
+    def post(self) -> None:
+        if self.same_origin() is not True and not self.has_valid_xsrf_token():
+            self.send_rendered(error_response(403, "Cross-site request refused"))
+            return
+        self._logout()
+
+    def _logout(self) -> None:
+        self.set_header("Cache-Control", "no-store")
+        cookies = self.request_cookies()
+        resolved = self.service.resolve(cookies, touch=False)
+        self.service.end_session(resolved.record)
+        for name in cookies:
+            if name.startswith(("stauth_session", "__Host-stauth_session")):
+                self.set_cookie_out(CookieOut(name, None))
+        push_identity(self.browser(), None, ANONYMOUS, {}, self.service)
+        target = self.service.logout_url(resolved.record, str(self.service.config.redirect_uri))
+        self.redirect(target or app_path("/"))
+
+
+class UserinfoHandler(AuthHandler):
+    """``GET /auth/userinfo``: the current identity as JSON (never tokens); 401 when anonymous."""
+
+    def get(self) -> None:
+        self.set_header("Cache-Control", "no-store")
+        resolved = self.service.resolve(self.request_cookies())
+        for cookie in resolved.clear:
+            self.set_cookie_out(cookie)
+        if not resolved.user.is_logged_in:
+            self.send_rendered(error_response(401, "Not signed in"))
+            return
+        self.send_rendered(RenderedResponse(200, [("Content-Type", "application/json; charset=utf-8")],
+                                            _json(resolved.user.public_dict())))
+
+
+def _json(data: Any) -> bytes:
+    import json
+
+    return json.dumps(data, separators=(",", ":")).encode()
+
+
+def push_identity(browser: str | None, sid: str | None, user: User, tokens: dict[str, Any],
+                  service: SignInService) -> None:
+    """Give every open tab of ``browser`` the new identity and rerun it."""
+    for tab in LIVE.in_browser(browser):
+        apply_identity(tab.session_id, sid, user, tokens, service)
+
+
+def apply_identity(session_id: str, sid: str | None, user: User, tokens: dict[str, Any],
+                   service: SignInService) -> None:
+    """Set a live session's ``st.user`` in place and rerun its script if it changed."""
+    info = internals.session_user_info(session_id)
+    LIVE.set_identity(session_id, sid, user)
+    if info is None:
+        return
+    fresh = streamlit_user_info(user, tokens, service.config.expose_tokens)
+    if fresh != info:
+        info.clear()
+        info.update(fresh)
+        internals.request_rerun(session_id)
+
+
+class _IdentityRuntime:
+    """Stands in for Streamlit's Runtime inside the websocket handler: the session it
+    connects gets its identity from our session cookie, never from ``_streamlit_user``
+    or client-sent headers."""
+
+    def __init__(self, runtime: Any, service: SignInService):
+        self._runtime = runtime
+        self._service = service
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._runtime, name)
+
+    def connect_session(self, client: Any, user_info: dict[str, Any], existing_session_id: str | None = None,
+                        **kwargs: Any) -> str:
+        cookies = {name: morsel.value for name, morsel in client.request.cookies.items()}
+        resolved = self._service.resolve(cookies)
+        tokens = resolved.record.tokens if resolved.record else {}
+        user_info.clear()
+        user_info.update(streamlit_user_info(resolved.user, tokens, self._service.config.expose_tokens))
+        session_id = self._runtime.connect_session(client=client, user_info=user_info,
+                                                   existing_session_id=existing_session_id, **kwargs)
+        browser = browser_binding(client.get_cookie(internals.XSRF_COOKIE_NAME))
+        LIVE.connect(session_id, browser, resolved.record.sid if resolved.record else None, resolved.user)
+        live_info = internals.session_user_info(session_id)
+        if live_info is not None and live_info is not user_info:
+            live_info.clear()
+            live_info.update(user_info)
+        return session_id
+
+
+def websocket_handler(service: SignInService) -> type:
+    """Streamlit's websocket handler, with identity from our session cookie."""
+    base = internals.websocket_handler_class()
+
+    class AuthWebSocketHandler(base):  # type: ignore[misc, valid-type]
+        def initialize(self, runtime: Any) -> None:
+            super().initialize(runtime=_IdentityRuntime(runtime, service))
+
+        def on_message(self, message: str | bytes) -> Any:
+            if self._session_id:
+                LIVE.touch(self._session_id)
+            return super().on_message(message)
+
+        def on_close(self) -> None:
+            session_id = self._session_id
+            super().on_close()
+            if session_id:
+                LIVE.disconnect(session_id)
+
+    return AuthWebSocketHandler
