@@ -33,6 +33,7 @@ def bare_auth_server(tmp_path: Path) -> AuthServer:
     server = object.__new__(AuthServer)
     server._runtime = MagicMock()
     server._main_script_path = str(tmp_path / "app.py")
+    server.signin = None
     return server
 
 
