@@ -77,9 +77,9 @@ def fetch(http_client, base_url):
 @pytest.fixture
 def sign_in(monkeypatch):
     """Make requests look signed in as ``user`` (stands in for a sign-in source)."""
-    from stauth_server.tornado_handlers import BaseHandler
+    from stauth_server.tornado_handlers import RouteHandler
 
     def install(user) -> None:
-        monkeypatch.setattr(BaseHandler, "current_identity", lambda handler: user)
+        monkeypatch.setattr(RouteHandler, "current_identity", lambda handler: user)
 
     return install
