@@ -19,16 +19,28 @@ What is compared
 How
     * the server is pinned to one CPU and ``wrk`` to another with ``taskset`` (when
       there are two CPUs and taskset exists);
-    * before measuring, the three bodies are checked to hold the same JSON value;
+    * before measuring, every endpoint must answer 200 with a JSON body holding the same
+      value, with and without the Cookie header (the bytes differ: Tornado's
+      ``self.write(dict)`` writes ``{"ok": true, ...}``, 37 B, ours the compact
+      ``{"ok":true,...}``, 32 B);
     * ``wrk -t1 -c10 --latency``: a warm-up run per endpoint, then ``--reps`` rounds in
       which every endpoint is measured once, in a rotating order (interleaved, so drift
       of the machine hits all endpoints alike); the median of the rounds is reported,
       requests/s and the p50/p99 latency of wrk's ``--latency`` output;
     * the same, with a browser-like ``Cookie`` header on every request (``--no-cookie``
-      to skip);
+      to skip); with no sign-in configured (as here) our handler does not read cookies
+      on a GET, so this mostly guards against a future per-request cookie cost;
+    * before each run the script waits (up to 3 s, within a time budget) for other
+      processes to go quiet, and measures how much CPU they used during the run; a run
+      where they used over 15% of a CPU is "disturbed", re-run once if the budget
+      allows, and left out of the medians when every endpoint has an undisturbed run;
+    * the server's CPU time per request (all its threads, from /proc) is reported too:
+      it is much less sensitive than requests/s to other load on the machine;
     * ``--diagnose`` adds two raw variants that isolate where a sync-route gap comes
       from: ``/bench/raw-async`` (an ``async def get``) and ``/bench/raw-executor``
-      (``await loop.run_in_executor(None, f)``, the thread-pool hop a sync route takes).
+      (``await loop.run_in_executor(None, f)``, the thread-pool hop a sync route takes),
+      and skips the cookie runs. scripts/bench_dispatch_micro.py measures the same
+      handlers without sockets, for a per-layer cost.
 
 The server is always stopped at the end (process-group kill), also on error or Ctrl-C.
 The last line printed is ``endpoint ratio async/raw=X sync/raw=Y``.
@@ -56,14 +68,14 @@ from _benchlib import (
     BENCH_APPS,
     COMMON_FLAGS,
     HOST,
+    busy_cpu_seconds,
+    children_cpu_seconds,
     console_script,
     exit_on_sigterm,
     free_port,
     median,
-    pinning_cpus,
-    busy_cpu_seconds,
-    children_cpu_seconds,
     own_cpu_seconds,
+    pinning_cpus,
     sample_process,
     spawn,
     stop_group,
@@ -146,8 +158,10 @@ def run_wrk(
     if cookie:
         cmd += ["-H", f"Cookie: {cookie}"]
     cmd.append(url)
+
     def sample() -> tuple[float, float, float, float]:
-        return sample_process(server_pid).cpu_s, busy_cpu_seconds(), children_cpu_seconds(), own_cpu_seconds()
+        server = sample_process(server_pid).cpu_s
+        return server, busy_cpu_seconds(), children_cpu_seconds(), own_cpu_seconds()
 
     server0, busy0, kids0, own0 = sample()
     started = time.perf_counter()
@@ -166,7 +180,7 @@ def run_wrk(
 
 
 def verify_bodies(port: int, endpoints: tuple[str, ...]) -> None:
-    """Every endpoint answers 200 with JSON equal to the raw handler's (exits otherwise)."""
+    """Every endpoint answers 200 with JSON equal to the raw handler's (raises otherwise)."""
     values: dict[str, object] = {}
     for name in endpoints:
         for cookie in (None, COOKIE):
@@ -190,7 +204,7 @@ def verify_bodies(port: int, endpoints: tuple[str, ...]) -> None:
     print(f"  all {len(values)} endpoints return the same JSON value: {json.dumps(reference)}")
 
 
-def start_server(port: int, server_cpu: int | None, log_path: Path):
+def start_server(port: int, server_cpu: int | None, log_path: Path) -> subprocess.Popen[bytes]:
     cmd = [
         *taskset_prefix(server_cpu),
         console_script("streamlit-auth"), "run", str(APP), "--routes", str(ROUTES),
@@ -211,8 +225,8 @@ def summarize(
     scenarios: list[tuple[str, str | None, tuple[str, ...]]],
     results: dict[tuple[str, str], list[WrkResult]],
     threshold: float,
-) -> dict[str, dict[str, float]]:
-    """Print the table; return ratio ours/raw of median req/s per scenario and endpoint."""
+) -> tuple[dict[str, dict[str, float]], list[str]]:
+    """Print the table; return ratios ours/raw of median req/s, and the noisy scenarios."""
     print()
     print("Medians over the rounds: over the undisturbed runs when every endpoint of the scenario")
     print("has one, else over all ('*'). us/req = server CPU time per request, all threads; 'cpu vs raw' =")
@@ -220,6 +234,7 @@ def summarize(
     print(f"{'scenario':<10} {'endpoint':<13} {'req/s':>8} {'vs raw':>6} {'p50 ms':>7} {'p99 ms':>7} "
           f"{'min..max req/s':>14} {'us/req':>6} {'cpu vs raw':>10} {'runs':>5} {'errors':>6}")
     ratios: dict[str, dict[str, float]] = {}
+    noisy: list[str] = []
     any_errors = False
     for label, _, names in scenarios:
         # Undisturbed runs only when every endpoint of the scenario has some, else all runs:
@@ -228,6 +243,7 @@ def summarize(
         use_clean = all(clean.values())
         kept = {name: clean[name] if use_clean else results[(label, name)] for name in names}
         if not use_clean:
+            noisy.append(label)
             print(f"({label}: some endpoint has no undisturbed run, so all runs are used: noisy)")
         raw_rps = median([r.rps for r in kept["raw"]])
         raw_cpu = median([r.cpu_us_per_req for r in kept["raw"]])
@@ -247,7 +263,7 @@ def summarize(
     print()
     if any_errors:
         print("WARNING: some requests failed (non-2xx/3xx or socket errors): see the errors column")
-    return ratios
+    return ratios, noisy
 
 
 def main() -> int:
@@ -259,7 +275,8 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=10, help="wrk connections (10)")
     parser.add_argument("--no-cookie", action="store_true", help="skip the runs with a Cookie header")
     parser.add_argument("--diagnose", action="store_true",
-                        help="also measure raw-async and raw-executor (explains a sync-route gap)")
+                        help="also measure raw-async and raw-executor (explains a sync-route gap); "
+                        "skips the cookie runs")
     parser.add_argument("--no-pin", action="store_true", help="do not pin with taskset")
     parser.add_argument("--disturbed", type=float, default=15.0, metavar="PCT",
                         help="a run is disturbed when other processes used more than PCT%% of a CPU (15)")
@@ -283,7 +300,7 @@ def main() -> int:
 
     endpoints = MAIN_ENDPOINTS + (DIAGNOSTIC_ENDPOINTS if args.diagnose else ())
     scenarios: list[tuple[str, str | None, tuple[str, ...]]] = [("no cookie", None, endpoints)]
-    if not args.no_cookie:
+    if not (args.no_cookie or args.diagnose):  # --diagnose: no cookie runs, to stay near 2 min
         scenarios.append(("cookie", COOKIE, MAIN_ENDPOINTS))
     runs = [(label, cookie, name) for label, cookie, names in scenarios for name in names]
 
@@ -332,7 +349,7 @@ def main() -> int:
     finally:
         stop_group(proc)
 
-    ratios = summarize(scenarios, results, args.disturbed)
+    ratios, noisy = summarize(scenarios, results, args.disturbed)
     disturbed = sum(r.disturbed(args.disturbed) for rows in results.values() for r in rows)
     if disturbed:
         print(f"note: {disturbed} run(s) were disturbed by other processes (> {args.disturbed:g}% of a CPU)")
@@ -347,7 +364,9 @@ def main() -> int:
         print(f"[{label}] {verdict}{extra}")
     print(f"total time {time.perf_counter() - script_start:.0f}s")
     main_ratios = ratios["no cookie"]
-    print(f"endpoint ratio async/raw={main_ratios['ours-async']:.2f} sync/raw={main_ratios['ours-sync']:.2f}")
+    warning = " (NOISY: other processes disturbed these runs, re-run on a quiet machine)" if "no cookie" in noisy else ""
+    print(f"endpoint ratio async/raw={main_ratios['ours-async']:.2f} sync/raw={main_ratios['ours-sync']:.2f}"
+          + warning)
     return 0
 
 

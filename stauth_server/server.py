@@ -19,6 +19,7 @@ from .tornado_handlers import CookieDeliveryHandler, RedirectHandoffHandler, Rou
 
 LOGGER = logging.getLogger("stauth_server.server")
 _TOKEN = r"(?P<token>[A-Za-z0-9_-]{1,128})"
+#: How often open signed-in tabs are checked for expiry, revocation and token refresh.
 MAINTENANCE_SECONDS = 15.0
 
 
@@ -90,8 +91,16 @@ class AuthServer(internals.server_base_class()):  # type: ignore[misc]
             from .maintenance import keep_sessions_current
 
             self._maintenance = asyncio.get_running_loop().create_task(
-                keep_sessions_current(self.signin, MAINTENANCE_SECONDS)
+                keep_sessions_current(self.signin, _maintenance_interval())
             )
+
+
+def _maintenance_interval() -> float:
+    """``STREAMLIT_AUTH_MAINTENANCE_SECONDS`` (tests shorten it), else the default."""
+    try:
+        return max(1.0, float(os.environ.get("STREAMLIT_AUTH_MAINTENANCE_SECONDS", MAINTENANCE_SECONDS)))
+    except ValueError:
+        return MAINTENANCE_SECONDS
 
 
 def _static_top_level_names() -> list[str]:

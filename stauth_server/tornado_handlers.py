@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 import tornado.web
 
@@ -116,7 +117,22 @@ class RouteHandler(BaseHandler):
             user=self.current_identity() if route.csrf else ANONYMOUS,
         )
         refused = access_error(route, request)
+        if refused is not None and refused.status == 401 and self._wants_login_page():
+            self.redirect(self._login_url())
+            return
         self.send_rendered(refused or await call_handler(route, request))
+
+    def _wants_login_page(self) -> bool:
+        """A browser navigating here (not an API client) is sent to sign in instead of a 401."""
+        accept = self.request.headers.get("Accept", "")
+        return self.identify is not None and self.request.method == "GET" and "text/html" in accept
+
+    def _login_url(self) -> str:
+        base = (internals.get_config_option("server.baseUrlPath") or "").strip("/")
+        prefix = f"/{base}" if base else ""
+        path = self.request.path[len(prefix):] if prefix and self.request.path.startswith(prefix) else self.request.path
+        here = path + (f"?{self.request.query}" if self.request.query else "")
+        return f"{prefix}/auth/login?{urlencode({'next': here})}"
 
     get = post = put = patch = delete = head = options = _serve
 

@@ -58,13 +58,14 @@ def run_app(
     tmp_path: Path,
     env: dict[str, str] | None = None,
     timeout: float = 45.0,
+    port: int | None = None,
 ) -> Iterator[RunningApp]:
     """Run ``streamlit-auth run`` in ``app_dir`` until healthy; stop it afterwards.
 
     ``base_path`` is where the app is served; pass ``base_path_on_command_line=False``
     when a config file or environment variable sets it instead.
     """
-    port = free_port()
+    port = port or free_port()
     cmd = [
         sys.executable, "-m", "stauth_server", "run", script,
         "--server.port", str(port), "--server.address", "127.0.0.1",
