@@ -68,7 +68,9 @@ class ProviderMetadata:
             if key in doc and not is_secure_url(doc[key]):
                 raise ProviderUnavailable(f"discovery: {key} is not https", "The identity provider is misconfigured.")
         promised = expected_issuer(self.url)
-        if promised is not None and doc["issuer"] != promised:
+        # Discovery 4.1: a terminating "/" of the issuer is dropped before the well-known
+        # path is appended, so "https://x/" legitimately publishes at https://x/.well-known/...
+        if promised is not None and doc["issuer"] not in (promised, promised + "/"):
             raise ProviderUnavailable(
                 f"discovery: issuer {doc['issuer']!r} differs from the discovery URL's {promised!r}",
                 "The identity provider is misconfigured.",
@@ -107,7 +109,9 @@ class KeySet:
 
     def _load(self, jwks_uri: str) -> None:
         doc = self._http.get_json(jwks_uri, what="jwks")
-        keys = doc.get("keys", []) if isinstance(doc, dict) else []
+        keys = doc.get("keys") if isinstance(doc, dict) else None
+        if not isinstance(keys, list):  # {"keys": null}, a string, an object: no keys at all
+            keys = []
         self._keys = [k for k in keys if isinstance(k, dict) and k.get("use", "sig") == "sig"]
         self._uri, self._fetched = jwks_uri, self._clock()
 

@@ -23,7 +23,8 @@ from typing import Any
 from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
 
 import jwt
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
@@ -32,6 +33,8 @@ from stauth_server.oidc.errors import ProviderUnavailable
 WELL_KNOWN = "/.well-known/openid-configuration"
 #: Remove a claim or header field (value for ``claim_changes`` / ``header_changes``).
 DROP = object()
+#: "No override" (so that ``None``, JSON null, can be planted as an answer).
+UNSET = object()
 
 
 def _new_rsa_key() -> rsa.RSAPrivateKey:
@@ -68,6 +71,13 @@ def hs256_token(header: dict[str, Any], claims: dict[str, Any], secret: bytes) -
     return f"{signing_input}.{b64url(signature)}"
 
 
+def rs256_token(header: dict[str, Any], claims: dict[str, Any], key: rsa.RSAPrivateKey) -> str:
+    """An RS256 JWS built by hand, so that headers PyJWT would refuse to write can be planted."""
+    signing_input = f"{b64url(json.dumps(header).encode())}.{b64url(json.dumps(claims).encode())}"
+    signature = key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+    return f"{signing_input}.{b64url(signature)}"
+
+
 class FakeOP:
     """An in-process OpenID Provider implementing ``ProviderHTTP``'s interface."""
 
@@ -100,13 +110,13 @@ class FakeOP:
         self.active_kid = "key-1"
         self.published: list[str] = ["key-1"]
         #: Replaces the whole JWKS document when set (hostile shapes).
-        self.jwks_override: Any = None
+        self.jwks_override: Any = UNSET
 
         self.subject = "user-123"
         self.id_token_claims: dict[str, Any] = {"email": "alice@example.org", "name": "Alice Example"}
         self.userinfo_claims: dict[str, Any] | None = {"email": "alice@example.org", "name": "Alice Example"}
         #: Replaces the whole userinfo answer when set.
-        self.userinfo_override: Any = None
+        self.userinfo_override: Any = UNSET
         #: Applied last to every ID token's claims / header (``DROP`` removes a key).
         self.claim_changes: dict[str, Any] = {}
         self.header_changes: dict[str, Any] = {}
@@ -137,7 +147,7 @@ class FakeOP:
         self.published = [*self.published, kid] if keep_old else [kid]
 
     def jwks(self) -> dict[str, Any]:
-        if self.jwks_override is not None:
+        if self.jwks_override is not UNSET:
             return copy.deepcopy(self.jwks_override)
         return {"keys": [public_jwk(kid, self.signing_keys[kid]) for kid in self.published]}
 
@@ -196,7 +206,7 @@ class FakeOP:
             pem = public_pem(self.signing_keys[self.active_kid])
             return hs256_token({"alg": "HS256", "typ": "JWT", **header}, claims, pem)
         key = ATTACKER_KEY if self.signing == "attacker-key" else self.signing_keys[self.active_kid]
-        token = jwt.encode(claims, key, algorithm="RS256", headers=header)
+        token = rs256_token({"alg": "RS256", "typ": "JWT", **header}, claims, key)
         if self.signing == "flip-signature":
             head, payload, signature = token.split(".")
             raw = bytearray(base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4)))
@@ -217,7 +227,7 @@ class FakeOP:
             bearer = (headers or {}).get("Authorization", "")
             if not bearer.startswith("Bearer ") or bearer[len("Bearer "):] not in self._access_tokens:
                 raise ProviderUnavailable(f"{what}: HTTP 401 from {url}", "The identity provider answered with an error.")
-            if self.userinfo_override is not None:
+            if self.userinfo_override is not UNSET:
                 return copy.deepcopy(self.userinfo_override)
             return {"sub": self.subject, **(self.userinfo_claims or {})}
         raise ProviderUnavailable(f"{what}: HTTP 404 from {url}", "The identity provider answered with an error.")
