@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # Installs everything the test suite uses on a fresh Debian 12 machine (run as root):
-# the package with its test extras, and Debian's Chromium for the end-to-end tests.
+# the package with its test extras, Debian's Chromium for the end-to-end tests, and Node's
+# oidc-provider (a real OpenID Provider) from tests/op's lock file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v chromium >/dev/null 2>&1; then
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 python3 -m pip install -q -e '.[test]'
+(cd tests/op && npm ci --no-audit --no-fund --loglevel=error)

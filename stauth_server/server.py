@@ -72,6 +72,7 @@ class AuthServer(internals.server_base_class()):  # type: ignore[misc]
 
     def __init__(self, main_script_path: str, is_hello: bool) -> None:
         self.auth_config: ServerConfig = load_server_config(Path(main_script_path).resolve().parent)
+        _check_redirect_uri(self.auth_config)
         self.signin: SignInService | None = (
             SignInService(self.auth_config) if self.auth_config.sign_in_enabled else None
         )
@@ -93,6 +94,22 @@ class AuthServer(internals.server_base_class()):  # type: ignore[misc]
             self._maintenance = asyncio.get_running_loop().create_task(
                 keep_sessions_current(self.signin, _maintenance_interval())
             )
+
+
+def _check_redirect_uri(config: ServerConfig) -> None:
+    """The provider sends users back to ``redirect_uri``: it must be this app's callback."""
+    if config.redirect_uri is None:
+        return
+    from urllib.parse import urlsplit
+
+    from .errors import ConfigError
+
+    expected = f"{base_prefix()}/oauth2callback"
+    if urlsplit(config.redirect_uri).path.rstrip("/") != expected:
+        raise ConfigError(
+            f"[auth] redirect_uri: its path must be {expected} (server.baseUrlPath + /oauth2callback) "
+            f"to reach this app, got {config.redirect_uri!r}"
+        )
 
 
 def _maintenance_interval() -> float:

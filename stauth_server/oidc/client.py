@@ -70,6 +70,15 @@ class SignIn:
     tokens: dict[str, Any] = field(default_factory=dict)
 
 
+#: client_kwargs that never reach the authorization URL: the flow sets these itself (PKCE is
+#: always S256; state, nonce and redirect_uri are ours), or they configure the client, not
+#: the request (Authlib's token_endpoint_auth_method), or they are secret.
+RESERVED_CLIENT_KWARGS = frozenset({
+    "scope", "state", "nonce", "redirect_uri", "response_type", "client_id", "client_secret",
+    "code_challenge", "code_challenge_method", "token_endpoint_auth_method",
+})
+TOKEN_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+
 _USER_MESSAGES = {
     "access_denied": "Sign-in was cancelled or refused at the identity provider.",
     "login_required": "The identity provider needs you to sign in again.",
@@ -91,7 +100,8 @@ class OIDCClient:
 
     def authorization_url(self, login: LoginRequest) -> str:
         meta = self.metadata.get()
-        extra = {k: v for k, v in self.provider.client_kwargs.items() if k not in ("scope",) and isinstance(v, str)}
+        extra = {k: v for k, v in self.provider.client_kwargs.items()
+                 if k not in RESERVED_CLIENT_KWARGS and isinstance(v, str)}
         # oauthlib builds the message; it only accepts https URLs, and loopback http
         # providers (tests, local development) were already vetted by ProviderMetadata.
         message = self._oauth.prepare_request_uri(
@@ -184,6 +194,9 @@ class OIDCClient:
         auth = None
         secret = self.provider.client_secret
         methods = meta.get("token_endpoint_auth_methods_supported") or ["client_secret_basic"]
+        configured = self.provider.client_kwargs.get("token_endpoint_auth_method")
+        if configured in TOKEN_AUTH_METHODS:  # chosen in config (Authlib's key): honoured
+            methods = [configured]
         if secret and "client_secret_basic" not in methods and "client_secret_post" in methods:
             body = f"{body}&{urlencode({'client_id': self.provider.client_id, 'client_secret': secret})}"
         elif secret:

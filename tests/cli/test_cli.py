@@ -84,3 +84,56 @@ def test_unsupported_streamlit_version_stops_with_a_clear_message(monkeypatch):
     assert result.exit_code == 1
     assert "Streamlit 1.57.0 is installed" in result.output
     assert "1.56.0" in result.output
+
+
+GOOD_AUTH = """[auth]
+redirect_uri = "http://127.0.0.1:8501/oauth2callback"
+cookie_secret = "a-cookie-secret-that-is-long-enough-0123456789"
+client_id = "app"
+client_secret = "s"
+server_metadata_url = "https://id.example.org/.well-known/openid-configuration"
+"""
+
+
+def start_with_secrets(tmp_path: Path, secrets: str, *extra: str) -> subprocess.CompletedProcess:
+    app_dir = tmp_path / "app"
+    (app_dir / ".streamlit").mkdir(parents=True)
+    (app_dir / "app.py").write_text("import streamlit as st\nst.write('x')\n")
+    (app_dir / ".streamlit" / "secrets.toml").write_text(secrets)
+    return run_cli("run", "app.py", "--server.headless", "true", "--server.port", "0",
+                   "--browser.gatherUsageStats", "false", *extra, cwd=app_dir, timeout=30)
+
+
+def test_missing_cookie_secret_stops_start_up_naming_the_key(tmp_path):
+    result = start_with_secrets(tmp_path, GOOD_AUTH.replace('cookie_secret = "a-cookie-secret-that-is-long-enough-0123456789"\n', ""))
+    assert result.returncode == 2
+    assert "cookie_secret" in result.stderr and "missing" in result.stderr
+
+
+def test_short_cookie_secret_is_refused(tmp_path):
+    result = start_with_secrets(tmp_path, GOOD_AUTH.replace("a-cookie-secret-that-is-long-enough-0123456789", "short"))
+    assert result.returncode == 2
+    assert "cookie_secret" in result.stderr and "too short" in result.stderr
+
+
+def test_malformed_default_ttl_stops_start_up_naming_the_key(tmp_path):
+    result = start_with_secrets(tmp_path, GOOD_AUTH + 'default_ttl = "7 parsecs"\n')
+    assert result.returncode == 2
+    assert "default_ttl" in result.stderr
+
+
+def test_redirect_uri_that_cannot_reach_this_app_is_refused(tmp_path):
+    result = start_with_secrets(tmp_path, GOOD_AUTH, "--server.baseUrlPath", "team")
+    assert result.returncode == 2
+    assert "redirect_uri" in result.stderr and "/team/oauth2callback" in result.stderr
+
+
+def test_unknown_key_is_warned_about_but_starts(tmp_path):
+    app_dir = tmp_path / "app"
+    (app_dir / ".streamlit").mkdir(parents=True)
+    (app_dir / "app.py").write_text("import streamlit as st\nst.write('x')\n")
+    (app_dir / ".streamlit" / "secrets.toml").write_text(
+        GOOD_AUTH.replace("[auth]\n", "[auth]\ncookie_secert = 'typo'\n"))
+    with run_app(app_dir, tmp_path=tmp_path) as app:
+        log = app.log()
+    assert "cookie_secert" in log and "unknown key" in log
