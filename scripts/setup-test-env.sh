@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the test suite uses on a fresh Debian 12 machine (run as root):
 # the package with its test extras, Debian's Chromium for the end-to-end tests, and Node's
-# oidc-provider (a real OpenID Provider) from tests/op's lock file.
+# oidc-provider (a real OpenID Provider) from tests/op's lock file, and Redis (shared sessions).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +9,7 @@ missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null

@@ -52,6 +52,7 @@ class MemoryStore:
         self._lock = threading.Lock()
         self._records: dict[str, SessionRecord] = {}
         self._claims: dict[str, float] = {}
+        self._writes = 0
 
     def save(self, record: SessionRecord) -> None:
         with self._lock:
@@ -80,10 +81,14 @@ class MemoryStore:
             if until is not None and until > now:
                 return False
             self._claims[key] = now + ttl_seconds
+            self._sweep_locked()
             return True
 
     def _sweep_locked(self) -> None:
-        if len(self._records) % 256:
+        # Every 256th write, whatever the number of live sessions: sweeping only when the
+        # record count was a multiple of 256 let a small app's one-time claims pile up forever.
+        self._writes += 1
+        if self._writes % 256:
             return
         now = self._clock()
         for sid in [s for s, r in self._records.items() if r.expires_at <= now]:

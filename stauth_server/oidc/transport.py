@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import requests
@@ -23,29 +24,41 @@ class ProviderHTTP:
 
     def post_form(self, url: str, data: dict[str, str] | str, *, headers: dict[str, str] | None = None,
                   auth: tuple[str, str] | None = None, what: str) -> tuple[int, Any]:
-        response = self._request("POST", url, data=data, headers=headers, auth=auth, what=what)
-        return response.status_code, self._json(response, what, allow_error_status=True)
+        answer = self._request("POST", url, data=data, headers=headers, auth=auth, what=what)
+        return answer[0].status_code, self._json(answer, what, allow_error_status=True)
 
-    def _request(self, method: str, url: str, *, what: str, **kwargs: Any) -> requests.Response:
+    def _request(self, method: str, url: str, *, what: str, **kwargs: Any) -> tuple[requests.Response, bytes]:
+        """The response and its body, read no further than ``MAX_BYTES`` (streamed: a
+        provider answering with gigabytes costs us one megabyte, not the memory)."""
         try:
-            return self._session.request(method, url, timeout=TIMEOUT, allow_redirects=False, **kwargs)
+            response = self._session.request(method, url, timeout=TIMEOUT, allow_redirects=False,
+                                             stream=True, **kwargs)
+            try:
+                body = bytearray()
+                for chunk in response.iter_content(65536):
+                    body += chunk
+                    if len(body) > MAX_BYTES:
+                        raise ProviderUnavailable(f"{what}: answer over {MAX_BYTES} bytes",
+                                                  "The identity provider answered oddly.")
+            finally:
+                response.close()
         except requests.RequestException as exc:
             raise ProviderUnavailable(
                 f"{what}: {method} {url} failed: {type(exc).__name__}",
                 "The identity provider could not be reached. Try again in a moment.",
             ) from None
+        return response, bytes(body)
 
     @staticmethod
-    def _json(response: requests.Response, what: str, *, allow_error_status: bool = False) -> Any:
-        if len(response.content) > MAX_BYTES:
-            raise ProviderUnavailable(f"{what}: answer over {MAX_BYTES} bytes", "The identity provider answered oddly.")
+    def _json(answer: tuple[requests.Response, bytes], what: str, *, allow_error_status: bool = False) -> Any:
+        response, body = answer
         if response.status_code >= 400 and not allow_error_status:
             raise ProviderUnavailable(
                 f"{what}: HTTP {response.status_code} from {response.url}",
                 "The identity provider answered with an error. Try again in a moment.",
             )
         try:
-            return response.json()
+            return json.loads(body)
         except ValueError:
             raise ProviderUnavailable(
                 f"{what}: HTTP {response.status_code}, not JSON", "The identity provider answered oddly."

@@ -1,0 +1,310 @@
+"""The session cookie: sealing, rotation, chunking, hostile values, expiry and revocation."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from rp_helpers import FOREIGN_SECRET, OLD_SECRET, SECRET, FakeClock, make_service
+
+from stauth_server.session import (
+    CHUNK_BYTES,
+    MAX_CHUNKS,
+    CookieTooLarge,
+    Sealer,
+    chunk_names,
+    join_value,
+    split_value,
+)
+from stauth_server.session_store import MemoryStore, SessionRecord
+
+NAME = "__Host-stauth_session"
+
+
+def _jar(cookies) -> dict[str, str]:
+    return {c.name: c.value for c in cookies if c.value is not None}
+
+
+def _flip(value: str, index: int | None = None) -> str:
+    i = len(value) // 2 if index is None else index
+    return value[:i] + ("A" if value[i] != "A" else "B") + value[i + 1:]
+
+
+@pytest.fixture
+def signed_in(service, op):
+    url, cookie = service.begin_login("op", "/")
+    done = service.complete_login(op.authorize(url), {cookie.name: cookie.value}, None, secure=True, path="/")
+    return done
+
+
+# --- Sealer ---------------------------------------------------------------------------------
+
+
+def test_a_sealed_payload_opens_to_the_same_payload():
+    sealer = Sealer([SECRET], "session")
+    token = sealer.seal({"sid": "abc", "n": 1})
+    assert "abc" not in token  # encrypted, not just signed
+    assert sealer.open(token) == {"sid": "abc", "n": 1}
+
+
+@pytest.mark.parametrize("index", [0, 10, 40, -5, -1])
+def test_a_tampered_byte_does_not_open(index):
+    sealer = Sealer([SECRET], "session")
+    token = sealer.seal({"sid": "abc"})
+    assert sealer.open(_flip(token, index % len(token))) is None
+
+
+def test_a_cookie_sealed_with_a_foreign_secret_does_not_open():
+    token = Sealer([FOREIGN_SECRET], "session").seal({"sid": "abc"})
+    assert Sealer([SECRET], "session").open(token) is None
+
+
+def test_rotation_opens_cookies_of_the_older_secret_and_seals_with_the_newest():
+    old_token = Sealer([OLD_SECRET], "session").seal({"sid": "old"})
+    rotated = Sealer([SECRET, OLD_SECRET], "session")
+    assert rotated.open(old_token) == {"sid": "old"}
+    new_token = rotated.seal({"sid": "new"})
+    assert Sealer([SECRET], "session").open(new_token) == {"sid": "new"}
+    assert Sealer([OLD_SECRET], "session").open(new_token) is None
+
+
+def test_login_and_session_cookies_are_sealed_for_different_purposes():
+    login_token = Sealer([SECRET], "login").seal({"sid": "abc", "exp": 2**40})
+    assert Sealer([SECRET], "session").open(login_token) is None
+
+
+def test_a_sealed_token_older_than_max_age_does_not_open():
+    sealer = Sealer([SECRET], "login")
+    old = sealer._fernet.encrypt_at_time(b'{"a":1}', int(time.time()) - 700).decode()
+    assert sealer.open(old, max_age_seconds=600) is None
+    assert sealer.open(old) == {"a": 1}
+
+
+@pytest.mark.parametrize("garbage", [
+    None, "", "x", "chunks:999", "chunks:x", "gAAAAA", "\u00e9t\u00e9", "\x00\x01", "=" * 100,
+    "gAAAAA" + "A" * 200, "a" * (CHUNK_BYTES * MAX_CHUNKS + 1), "\ud800",
+])
+def test_garbage_tokens_never_raise(garbage):
+    assert Sealer([SECRET], "session").open(garbage) is None
+
+
+def test_a_sealed_non_object_payload_is_refused():
+    sealer = Sealer([SECRET], "session")
+    token = sealer._fernet.encrypt(b"[1, 2]").decode()
+    assert sealer.open(token) is None
+
+
+def test_a_sealer_needs_a_secret():
+    with pytest.raises(ValueError):
+        Sealer([], "session")
+
+
+# --- chunking ---------------------------------------------------------------------------------
+
+
+def test_a_small_value_is_one_cookie():
+    assert split_value(NAME, "abc") == {NAME: "abc"}
+    assert join_value(NAME, {NAME: "abc"}) == "abc"
+
+
+def test_a_value_over_4kb_is_split_into_chunks_of_at_most_4096_bytes_that_reassemble():
+    value = "".join(chr(65 + i % 26) for i in range(3 * 4096 + 17))
+    cookies = split_value(NAME, value)
+    assert len(cookies) > 1 and cookies[NAME] == f"chunks:{len(cookies) - 1}"
+    assert all(len((n + "=" + v).encode()) <= 4096 for n, v in cookies.items())
+    assert join_value(NAME, cookies) == value
+    assert sorted(chunk_names(NAME, {**cookies, "other": "x", NAME + ".x": "y"})) == sorted(cookies)
+
+
+def test_a_value_at_the_chunk_limit_still_fits():
+    value = "v" * (CHUNK_BYTES * MAX_CHUNKS)
+    cookies = split_value(NAME, value)
+    assert len(cookies) == MAX_CHUNKS + 1
+    assert join_value(NAME, cookies) == value
+
+
+def test_a_value_over_max_chunks_raises_cookie_too_large():
+    with pytest.raises(CookieTooLarge, match="at most"):
+        split_value(NAME, "v" * (CHUNK_BYTES * MAX_CHUNKS + 1))
+
+
+def test_a_missing_chunk_does_not_reassemble():
+    cookies = split_value(NAME, "v" * (CHUNK_BYTES * 3))
+    del cookies[f"{NAME}.1"]
+    assert join_value(NAME, cookies) is None
+
+
+@pytest.mark.parametrize("head", ["", "chunks:", "chunks:x", "chunks:0", "chunks:-1", "chunks:999",
+                                  "chunks:1.5", "chunks:\u0663", f"chunks:{MAX_CHUNKS + 1}"])
+def test_a_garbage_chunk_header_never_raises(head):
+    cookies = {NAME: head, f"{NAME}.0": "a", f"{NAME}.1": "b", f"{NAME}.2": "c"}
+    assert join_value(NAME, cookies) in (None, "a", "abc", "")
+
+
+# --- resolve() over the service -------------------------------------------------------------
+
+
+def test_a_tampered_session_cookie_is_anonymous_and_cleared(service, signed_in):
+    jar = _jar(signed_in.cookies)
+    jar[NAME] = _flip(jar[NAME])
+    resolved = service.resolve(jar)
+    assert not resolved.user.is_logged_in and resolved.record is None
+    assert [(c.name, c.value) for c in resolved.clear] == [(NAME, None)]
+
+
+def test_a_session_cookie_from_a_foreign_secret_is_anonymous_and_cleared(op, signed_in):
+    foreign = make_service(op, secrets=(FOREIGN_SECRET,))
+    resolved = foreign.resolve(_jar(signed_in.cookies))
+    assert not resolved.user.is_logged_in
+    assert [c.name for c in resolved.clear] == [NAME]
+
+
+def test_rotating_the_cookie_secret_keeps_users_signed_in_and_reseals_with_the_new_one(op):
+    store = MemoryStore()
+    before = make_service(op, secrets=(OLD_SECRET,), store=store)
+    url, cookie = before.begin_login("op", "/")
+    done = before.complete_login(op.authorize(url), {cookie.name: cookie.value}, None, secure=True, path="/")
+    after = make_service(op, secrets=(SECRET, OLD_SECRET), store=store)
+    resolved = after.resolve(_jar(done.cookies))
+    assert resolved.user.is_logged_in and resolved.user.id == done.user.id
+    payload = {"sid": done.record.sid, "iss": op.issuer, "sub": "user-123", "claims": {},
+               "exp": int(time.time()) + 3600}
+    resealed = _jar(after.session_cookies(payload, {}, secure=True, path="/"))
+    assert make_service(op, secrets=(SECRET,), store=store).resolve(resealed).user.is_logged_in
+    assert not make_service(op, secrets=(OLD_SECRET,), store=store).resolve(resealed).user.is_logged_in
+
+
+def test_a_login_cookie_presented_as_the_session_cookie_is_anonymous(service):
+    _url, cookie = service.begin_login("op", "/")
+    resolved = service.resolve({NAME: cookie.value})
+    assert not resolved.user.is_logged_in and [c.name for c in resolved.clear] == [NAME]
+
+
+def test_a_missing_chunk_of_the_session_is_anonymous_and_every_piece_is_cleared(service, op):
+    op.userinfo_claims = {"email": "a@example.org", "groups": [f"g{i}-{'x' * 40}" for i in range(300)]}
+    url, cookie = service.begin_login("op", "/")
+    done = service.complete_login(op.authorize(url), {cookie.name: cookie.value}, None, secure=True, path="/")
+    jar = _jar(done.cookies)
+    assert service.resolve(jar).user.is_logged_in
+    del jar[f"{NAME}.1"]
+    resolved = service.resolve(jar)
+    assert not resolved.user.is_logged_in
+    assert sorted(c.name for c in resolved.clear) == sorted(jar)
+
+
+def test_leftover_chunks_are_cleared_when_the_session_shrinks(service, op):
+    leftovers = {NAME: "chunks:3", f"{NAME}.0": "a", f"{NAME}.1": "b", f"{NAME}.2": "c"}
+    payload = {"sid": "x", "claims": {}, "exp": int(time.time()) + 60}
+    out = service.session_cookies(payload, leftovers, secure=True, path="/")
+    assert [c.name for c in out if c.value is not None] == [NAME]
+    assert sorted(c.name for c in out if c.value is None) == [f"{NAME}.0", f"{NAME}.1", f"{NAME}.2"]
+
+
+@pytest.mark.parametrize("jar", [
+    {NAME: ""}, {NAME: "chunks:999"}, {NAME: "chunks:x"}, {NAME: "chunks:2", f"{NAME}.0": "\u00e9"},
+    {NAME: "\u00e9\u00e8"}, {NAME: "gAAAAA"}, {"stauth_session": "garbage"}, {f"{NAME}.0": "orphan"},
+    {NAME: "chunks:1", f"{NAME}.0": "\udcff"}, {NAME: "x" * 100_000},
+])
+def test_garbage_session_cookies_are_anonymous_and_cleared_never_raising(service, jar):
+    resolved = service.resolve(jar)
+    assert not resolved.user.is_logged_in and resolved.record is None
+    assert {c.name for c in resolved.clear} == set(jar)
+    assert all(c.value is None for c in resolved.clear)
+
+
+def test_no_session_cookie_is_anonymous_with_nothing_to_clear(service):
+    resolved = service.resolve({"theme": "dark"})
+    assert not resolved.user.is_logged_in and resolved.clear == []
+
+
+def test_a_session_whose_payload_expired_is_anonymous(service, signed_in):
+    payload = {"sid": signed_in.record.sid, "iss": "x", "sub": "y", "claims": {}, "exp": int(time.time()) - 1}
+    resolved = service.resolve(_jar(service.session_cookies(payload, {}, secure=True, path="/")))
+    assert not resolved.user.is_logged_in and resolved.clear
+
+
+def test_a_session_whose_record_expired_is_anonymous(service, signed_in):
+    record = service.store.get(signed_in.record.sid)
+    record.expires_at = time.time() - 1
+    service.store.save(record)
+    resolved = service.resolve(_jar(signed_in.cookies))
+    assert not resolved.user.is_logged_in and resolved.clear
+
+
+def test_a_revoked_session_is_anonymous(service, signed_in):
+    assert service.resolve(_jar(signed_in.cookies)).user.is_logged_in
+    service.store.delete(signed_in.record.sid)
+    assert not service.resolve(_jar(signed_in.cookies)).user.is_logged_in
+
+
+def test_a_session_idle_past_the_idle_timeout_is_anonymous_and_its_record_deleted(op):
+    service = make_service(op, idle_timeout=1800)
+    url, cookie = service.begin_login("op", "/")
+    done = service.complete_login(op.authorize(url), {cookie.name: cookie.value}, None, secure=True, path="/")
+    assert service.resolve(_jar(done.cookies)).user.is_logged_in
+    record = service.store.get(done.record.sid)
+    record.last_seen = time.time() - 1801
+    service.store.save(record)
+    assert not service.resolve(_jar(done.cookies)).user.is_logged_in
+    assert service.store.get(done.record.sid) is None
+
+
+def test_an_active_session_within_the_idle_timeout_is_touched(op):
+    service = make_service(op, idle_timeout=1800)
+    url, cookie = service.begin_login("op", "/")
+    done = service.complete_login(op.authorize(url), {cookie.name: cookie.value}, None, secure=True, path="/")
+    record = service.store.get(done.record.sid)
+    record.last_seen = time.time() - 1000
+    service.store.save(record)
+    assert service.resolve(_jar(done.cookies)).user.is_logged_in
+    assert service.store.get(done.record.sid).last_seen > time.time() - 60
+
+
+# --- the store --------------------------------------------------------------------------------
+
+
+def test_claim_once_is_true_only_the_first_time():
+    store = MemoryStore()
+    assert store.claim_once("state:a", 600) is True
+    assert store.claim_once("state:a", 600) is False
+    assert store.claim_once("state:b", 600) is True
+
+
+def test_claim_once_can_be_claimed_again_after_its_ttl():
+    clock = FakeClock()
+    store = MemoryStore(clock=clock)
+    assert store.claim_once("k", 10)
+    clock.now += 5
+    assert not store.claim_once("k", 10)
+    clock.now += 6
+    assert store.claim_once("k", 10)
+
+
+def test_expired_claims_do_not_pile_up_in_a_small_store():
+    clock = FakeClock()
+    store = MemoryStore(clock=clock)
+    store.save(SessionRecord("sid", "u", "op", clock.now, clock.now + 86400, clock.now))
+    for i in range(5000):
+        store.claim_once(f"state:{i}", 600)
+        clock.now += 1
+    assert len(store._claims) < 2000  # expired one-time values are swept
+
+
+def test_expired_records_are_not_returned():
+    clock = FakeClock()
+    store = MemoryStore(clock=clock)
+    store.save(SessionRecord("sid", "u", "op", clock.now, clock.now + 10, clock.now))
+    assert store.get("sid") is not None
+    clock.now += 11
+    assert store.get("sid") is None
+
+
+def test_a_stored_record_is_a_copy():
+    store = MemoryStore()
+    record = SessionRecord("sid", "u", "op", 0, time.time() + 60, 0, tokens={"a": 1})
+    store.save(record)
+    record.tokens["a"] = 2
+    fetched = store.get("sid")
+    fetched.provider = "changed"
+    assert store.get("sid").provider == "op"
+    assert SessionRecord.from_json(fetched.to_json()) == fetched
