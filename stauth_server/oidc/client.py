@@ -86,6 +86,16 @@ _USER_MESSAGES = {
 }
 
 
+def _expires_at(expires_in: Any) -> float | None:
+    """Unix time the access token expires: ``expires_in`` as a number, or the numeric
+    string some providers send (Azure AD v1, older ADFS); None when absent or nonsense."""
+    if isinstance(expires_in, str) and expires_in.strip().isascii() and expires_in.strip().isdigit():
+        expires_in = int(expires_in)
+    if isinstance(expires_in, bool) or not isinstance(expires_in, (int, float)) or not 0 < expires_in < 10**9:
+        return None
+    return time.time() + float(expires_in)
+
+
 class OIDCClient:
     """The relying party for one configured OpenID Provider."""
 
@@ -222,7 +232,7 @@ class OIDCClient:
             "access_token": access,
             "id_token": answer.get("id_token"),
             "refresh_token": answer.get("refresh_token"),
-            "expires_at": time.time() + float(expires_in) if isinstance(expires_in, (int, float)) else None,
+            "expires_at": _expires_at(expires_in),
         }
         return {k: v for k, v in tokens.items() if v is not None}
 

@@ -138,8 +138,12 @@ def test_access_token_is_refreshed_server_side(context, native):
 def test_logout_revokes_the_session_and_ends_it_at_the_provider(context, browser, native):
     app, op = native
     page = log_in(context, app)
+    other_tab = context.new_page()
+    other_tab.goto(app.url("/"))
+    other_tab.get_by_text("logged-in=True").wait_for()
     copied = [c for c in context.cookies() if c["name"].startswith("stauth_session")]
     page.get_by_role("button", name="logout").click()
+    other_tab.get_by_text("logged-in=False").wait_for()
     page.wait_for_url(f"{op.issuer}/**")
     page.get_by_role("button").first.click()  # the provider's "sign me out" confirmation
     page.wait_for_url(app.url("/") + "*")

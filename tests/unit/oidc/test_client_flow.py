@@ -405,3 +405,18 @@ def test_token_endpoint_auth_method_from_client_kwargs_is_honoured(op):
     client.finish(op.authorize(url), login)
     request = op.token_requests[-1]
     assert request["auth"] is None and request["form"]["client_secret"] == op.client_secret
+
+
+@pytest.mark.parametrize("expires_in", [3600, 3600.0, "3600", " 3600 "])
+def test_expires_in_as_a_number_or_a_numeric_string_sets_the_token_expiry(client, op, expires_in):
+    import time
+
+    op.token_extra["expires_in"] = expires_in
+    expires_at = sign_in(client, op).tokens["expires_at"]
+    assert time.time() + 3000 < expires_at <= time.time() + 3600
+
+
+@pytest.mark.parametrize("expires_in", [None, "soon", True, -5, 0, float("nan"), "1e400", 10**20])
+def test_a_nonsense_expires_in_leaves_the_expiry_unknown(client, op, expires_in):
+    op.token_extra["expires_in"] = expires_in
+    assert "expires_at" not in sign_in(client, op).tokens

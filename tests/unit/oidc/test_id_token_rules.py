@@ -289,3 +289,26 @@ def test_a_hostile_jwks_document_rejects_the_token_without_crashing(client, op, 
     op.jwks_override = jwks
     with pytest.raises(SignInError):
         sign_in(client, op)
+
+
+def test_a_key_embedded_in_the_token_header_is_never_trusted(client, op):
+    from fake_op import ATTACKER_KEY
+
+    op.signing = "attacker-key"
+    op.header_changes["jwk"] = public_jwk("key-1", ATTACKER_KEY)  # "verify me with this"
+    op.header_changes["jku"] = "https://evil.example.test/jwks"
+    with pytest.raises(TokenRejected, match="signature"):
+        sign_in(client, op)
+
+
+def test_an_unknown_critical_header_extension_is_rejected(client, op):
+    op.header_changes.update(crit=["urn:example:must-understand"], **{"urn:example:must-understand": True})
+    with pytest.raises(TokenRejected, match="(?i)critical"):
+        sign_in(client, op)
+
+
+def test_an_id_token_for_another_client_of_the_same_op_cannot_be_replayed_to_us(client, op):
+    # A token the OP minted for another app (aud=that app), replayed at our token response.
+    op.claim_changes.update(aud="another-client", azp="another-client")
+    with pytest.raises(TokenRejected):
+        sign_in(client, op)

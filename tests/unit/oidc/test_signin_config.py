@@ -203,3 +203,15 @@ def test_a_preset_missing_its_key_is_refused_naming_the_key(keys, missing):
 def test_without_providers_sign_in_is_off_and_secrets_are_not_required():
     config = parse_server_config({"routes": ["api.py"]}, APP_DIR)
     assert not config.sign_in_enabled and config.cookie_secrets == ()
+
+
+@pytest.mark.parametrize("value", ["99999999999d", "5300w", 10**12, "9" * 5000 + "d"])
+def test_an_absurdly_long_default_ttl_is_refused_instead_of_overflowing_cookie_dates(value):
+    with pytest.raises(ConfigError, match=r"default_ttl"):
+        parse_server_config(native(default_ttl=value), APP_DIR)
+
+
+@pytest.mark.parametrize("value", ["\u0667d", "\uff17d"])  # Arabic-Indic / full-width digit seven
+def test_only_ascii_digits_count_in_a_duration(value):
+    with pytest.raises(ConfigError, match=r"default_ttl"):
+        parse_server_config(native(default_ttl=value), APP_DIR)
