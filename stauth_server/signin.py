@@ -19,6 +19,7 @@ from .config import ProviderConfig, ServerConfig
 from .identity import ANONYMOUS, User, user_from_claims
 from .oidc.client import LoginRequest, OIDCClient, SignIn
 from .oidc.errors import SignInError, StateMismatch
+from .oidc.github import GitHubClient
 from .session import LOGIN_COOKIE, SESSION_COOKIE, Sealer, candidate_names, chunk_names, cookie_name, join_value, split_value
 from .session_store import SessionRecord, SessionStore, make_store
 
@@ -71,9 +72,9 @@ class SignInService:
         self.store = store or make_store(config.store_url)
         self._sessions = Sealer(config.cookie_secrets, "session")
         self._logins = Sealer(config.cookie_secrets, "login")
-        self.clients: dict[str, OIDCClient] = dict(clients) if clients is not None else {
-            name: OIDCClient(provider, str(config.redirect_uri))
-            for name, provider in config.providers.items() if provider.kind == "oidc"
+        self.clients: dict[str, OIDCClient | GitHubClient] = dict(clients) if clients is not None else {
+            name: (GitHubClient if provider.kind == "github" else OIDCClient)(provider, str(config.redirect_uri))
+            for name, provider in config.providers.items()
         }
 
     @property
@@ -204,7 +205,7 @@ class SignInService:
         self.store.save(record)
         return record
 
-    def _client(self, provider: str) -> OIDCClient:
+    def _client(self, provider: str) -> OIDCClient | GitHubClient:
         client = self.clients.get(provider)
         if client is None:
             raise SignInError(f"unknown provider {provider!r}", "This sign-in option does not exist.")
