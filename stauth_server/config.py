@@ -186,7 +186,7 @@ def _providers(auth: Mapping[str, Any]) -> dict[str, ProviderConfig]:
     if "client_id" in auth:
         providers["default"] = _provider("default", {k: v for k, v in auth.items() if k in PROVIDER_KEYS}, "[auth]")
     for name, table in auth.items():
-        if name in TOP_LEVEL_KEYS or name in SECTION_KEYS:
+        if name in TOP_LEVEL_KEYS or name in SECTION_KEYS or ("default" in providers and name in PROVIDER_KEYS):
             continue
         if not isinstance(table, Mapping):
             LOGGER.warning("[auth]: unknown key %r is ignored", name)

@@ -12,7 +12,7 @@ from typing import Any
 class User:
     """An identity. Visitors get ``ANONYMOUS``, whose ``is_logged_in`` is False.
 
-    ``id`` is stable for a person: ``"<source>:<issuer>|<subject>"`` for sign-in sources.
+    ``id`` is stable for a person: ``"<issuer>|<subject>"`` (see ``user_id``).
     """
 
     id: str = ""
@@ -64,11 +64,15 @@ def user_id(issuer: str, subject: str) -> str:
 def user_from_claims(
     claims: Mapping[str, Any], *, issuer: str, subject: str, provider: str, expires_at: float | None
 ) -> User:
-    """The User a sign-in gives, from its (merged ID token and userinfo) claims."""
+    """The User a sign-in gives, from its (merged ID token and userinfo) claims.
+
+    An email the provider marks unverified (``email_verified: false``) is not the user's
+    ``email`` (it stays in ``claims``): roles and domains must not trust it.
+    """
     groups = claims.get("groups")
     return User(
         id=user_id(issuer, subject),
-        email=_text(claims.get("email")),
+        email=_text(claims.get("email")) if claims.get("email_verified") is not False else None,
         name=_text(claims.get("name")) or _text(claims.get("preferred_username")),
         picture=_text(claims.get("picture")),
         provider=provider,

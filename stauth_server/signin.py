@@ -18,9 +18,9 @@ from typing import Any
 from .config import ProviderConfig, ServerConfig
 from .identity import ANONYMOUS, User, user_from_claims
 from .oidc.client import LoginRequest, OIDCClient, SignIn
-from .oidc.errors import SignInError, StateMismatch
+from .oidc.errors import ProviderUnavailable, SignInError, StateMismatch
 from .oidc.github import GitHubClient
-from .session import LOGIN_COOKIE, SESSION_COOKIE, Sealer, candidate_names, chunk_names, cookie_name, join_value, split_value
+from .session import LOGIN_COOKIE, CookieTooLarge, SESSION_COOKIE, Sealer, candidate_names, chunk_names, cookie_name, join_value, split_value
 from .session_store import SessionRecord, SessionStore, make_store
 
 LOGGER = logging.getLogger("stauth_server.signin")
@@ -120,10 +120,14 @@ class SignInService:
         user = user_from_claims(signin.claims, issuer=signin.issuer, subject=signin.subject,
                                 provider=provider, expires_at=expires_at)
         record.user_id = user.id
-        self.store.save(record)
         payload = {"sid": record.sid, "iss": signin.issuer, "sub": signin.subject, "provider": provider,
                    "claims": signin.claims, "iat": int(now), "exp": int(expires_at)}
-        out = self.session_cookies(payload, cookies, secure=secure, path=path)
+        try:
+            out = self.session_cookies(payload, cookies, secure=secure, path=path)
+        except CookieTooLarge as exc:
+            raise SignInError(str(exc), "Your account has too much profile data to keep in a session. "
+                                        "Ask the app's owner to request fewer claims.") from None
+        self.store.save(record)
         return CompletedLogin(record, user, out, next_path)
 
     def session_cookies(self, payload: Mapping[str, Any], sent: Mapping[str, str], *,
@@ -198,8 +202,11 @@ class SignInService:
         sub = record.user_id.split("|", 1)[-1]
         try:
             record.tokens = self.clients[record.provider].refresh(record.tokens, sub)
+        except ProviderUnavailable as exc:
+            LOGGER.warning("refresh failed, will retry: %s", exc)  # an outage does not end sessions
+            return record
         except SignInError as exc:
-            LOGGER.info("refresh failed, ending session: %s", exc)
+            LOGGER.info("refresh refused, ending session: %s", exc)
             self.store.delete(record.sid)
             return None
         self.store.save(record)

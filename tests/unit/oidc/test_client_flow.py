@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import time
 from types import MappingProxyType
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
@@ -409,8 +410,6 @@ def test_token_endpoint_auth_method_from_client_kwargs_is_honoured(op):
 
 @pytest.mark.parametrize("expires_in", [3600, 3600.0, "3600", " 3600 "])
 def test_expires_in_as_a_number_or_a_numeric_string_sets_the_token_expiry(client, op, expires_in):
-    import time
-
     op.token_extra["expires_in"] = expires_in
     expires_at = sign_in(client, op).tokens["expires_at"]
     assert time.time() + 3000 < expires_at <= time.time() + 3600

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from fake_op import DROP, KEYS, public_jwk
+from fake_op import ATTACKER_KEY, DROP, KEYS, public_jwk
 from rp_helpers import FakeClock, sign_in
 
 from stauth_server.oidc.errors import SignInError, TokenRejected
@@ -178,6 +178,7 @@ def test_a_missing_sub_is_rejected(client, op):
 
 @pytest.mark.parametrize("sub", ["", 42, None, ["user-123"]])
 def test_an_empty_or_non_string_sub_is_rejected(client, op, sub):
+    del op.discovery["userinfo_endpoint"]  # the ID token alone must be refused
     op.claim_changes["sub"] = sub
     with pytest.raises(TokenRejected):
         sign_in(client, op)
@@ -292,8 +293,6 @@ def test_a_hostile_jwks_document_rejects_the_token_without_crashing(client, op, 
 
 
 def test_a_key_embedded_in_the_token_header_is_never_trusted(client, op):
-    from fake_op import ATTACKER_KEY
-
     op.signing = "attacker-key"
     op.header_changes["jwk"] = public_jwk("key-1", ATTACKER_KEY)  # "verify me with this"
     op.header_changes["jku"] = "https://evil.example.test/jwks"
@@ -311,4 +310,18 @@ def test_an_id_token_for_another_client_of_the_same_op_cannot_be_replayed_to_us(
     # A token the OP minted for another app (aud=that app), replayed at our token response.
     op.claim_changes.update(aud="another-client", azp="another-client")
     with pytest.raises(TokenRejected):
+        sign_in(client, op)
+
+
+def test_the_leeway_is_small_five_minutes_of_expiry_is_too_much(client, op):
+    now = int(time.time())
+    op.claim_changes.update(iat=now - 3600, exp=now - 300)
+    with pytest.raises(TokenRejected, match="expired"):
+        sign_in(client, op)
+
+
+def test_the_leeway_is_small_an_iat_five_minutes_ahead_is_too_much(client, op):
+    now = int(time.time())
+    op.claim_changes.update(iat=now + 300, exp=now + 3600)
+    with pytest.raises(TokenRejected, match="future"):
         sign_in(client, op)

@@ -231,6 +231,23 @@ def test_a_session_whose_record_expired_is_anonymous(service, signed_in):
     assert not resolved.user.is_logged_in and resolved.clear
 
 
+class _StaleStore(MemoryStore):
+    """A store that hands back records past their expiry (a shared store lagging behind)."""
+
+    def get(self, sid):
+        record = self._records.get(sid)
+        return SessionRecord(**record.__dict__) if record else None
+
+
+def test_a_record_past_its_expiry_is_anonymous_even_when_the_store_still_returns_it(op):
+    service = make_service(op, store=_StaleStore())
+    url, cookie = service.begin_login("op", "/")
+    done = service.complete_login(op.authorize(url), {cookie.name: cookie.value}, None, secure=True, path="/")
+    assert service.resolve(_jar(done.cookies)).user.is_logged_in
+    service.store._records[done.record.sid].expires_at = time.time() - 1
+    assert not service.resolve(_jar(done.cookies)).user.is_logged_in
+
+
 def test_a_revoked_session_is_anonymous(service, signed_in):
     assert service.resolve(_jar(signed_in.cookies)).user.is_logged_in
     service.store.delete(signed_in.record.sid)
