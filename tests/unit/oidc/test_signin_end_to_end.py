@@ -12,7 +12,6 @@ import pytest
 from rp_helpers import FOREIGN_SECRET, REDIRECT_URI, make_service
 
 from stauth_server.oidc.errors import ProviderUnavailable, SignInError, StateMismatch, TokenRejected
-from stauth_server.session import CookieTooLarge
 from stauth_server.signin import LOGIN_TTL, login_cookie_name
 
 
@@ -208,8 +207,10 @@ def test_a_large_identity_is_chunked_into_cookies_that_resolve_back(service, op)
 def test_an_identity_too_large_for_cookies_is_refused_not_dropped(service, op):
     op.userinfo_claims = {"email": "alice@example.org", "blob": "x" * 60_000}
     url, jar = _begin(service, op)
-    with pytest.raises(CookieTooLarge):
+    with pytest.raises(SignInError) as caught:
         service.complete_login(op.authorize(url), jar, None, secure=True, path="/")
+    assert "too much profile data" in caught.value.user_message
+    assert isinstance(caught.value, SignInError) and "cookies" in str(caught.value)
 
 
 def test_logout_url_reaches_the_op_with_the_id_token_hint(service, op):
