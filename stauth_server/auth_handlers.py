@@ -19,20 +19,13 @@ from .identity import ANONYMOUS, User, streamlit_user_info
 from .live_sessions import LIVE
 from .oidc.errors import SignInError
 from .pages import chooser_page, error_page, logout_confirm_page
-from .redirects import join_base, safe_app_path
+from .app_paths import app_path, cookie_path, strip_base
+from .redirects import safe_app_path
 from .signin import CookieOut, SignInService, login_cookie_name
 from .tornado_handlers import BaseHandler
 
 LOGGER = logging.getLogger("stauth_server.auth")
 T = TypeVar("T")
-
-
-def app_path(path: str = "/") -> str:
-    return join_base(internals.get_config_option("server.baseUrlPath") or "", path)
-
-
-def cookie_path() -> str:
-    return app_path("/").rstrip("/") or "/"
 
 
 def safe_next(raw: str | None) -> str:
@@ -112,11 +105,7 @@ class LoginHandler(AuthHandler):
         parts = urlsplit(referer)
         if parts.netloc != self.request.host:
             return None
-        base = cookie_path().rstrip("/")
-        path = parts.path
-        if base and path.startswith(base):
-            path = path[len(base):] or "/"
-        return path + (f"?{parts.query}" if parts.query else "")
+        return strip_base(parts.path) + (f"?{parts.query}" if parts.query else "")
 
 
 class CallbackHandler(AuthHandler):

@@ -20,20 +20,12 @@ from .cookie_rules import build_write
 from .errors import CookieError, RedirectError
 from .identity import ANONYMOUS, User
 from .live_sessions import LIVE
-from .redirects import PENDING_REDIRECTS, join_base, resolve
+from .app_paths import app_path, base_prefix, cookie_path, strip_base
+from .redirects import PENDING_REDIRECTS, resolve
 
 #: Our internal endpoints, relative to ``server.baseUrlPath``.
 COOKIE_DELIVERY_PATH = "/_stauth/cookies"
 REDIRECT_HANDOFF_PATH = "/_stauth/redirect"
-
-
-def _base_path() -> str:
-    return internals.get_config_option("server.baseUrlPath") or ""
-
-
-def _app_cookie_path() -> str:
-    """The app's base path as a cookie path: ``/`` or ``/base`` (no trailing slash)."""
-    return join_base(_base_path(), "/").rstrip("/") or "/"
 
 
 def _require_ctx(what: str) -> Any:
@@ -115,7 +107,7 @@ class ScriptCookies(Mapping[str, str]):
         write = build_write(
             name,
             value,
-            default_path=_app_cookie_path(),
+            default_path=cookie_path(),
             page_is_https=_page_is_https(),
             max_age=max_age,
             expires=expires,
@@ -131,7 +123,7 @@ class ScriptCookies(Mapping[str, str]):
         write = build_write(
             name,
             None,
-            default_path=_app_cookie_path(),
+            default_path=cookie_path(),
             page_is_https=_page_is_https(),
             path=path,
         )
@@ -143,7 +135,7 @@ class ScriptCookies(Mapping[str, str]):
         OUTBOX.forget_sessions(internals.is_active_session)
         delivery = OUTBOX.add(ctx.session_id, internals.script_run_marker(ctx), write, binding)
         if delivery is not None:
-            _delivery_element(join_base(_base_path(), f"{COOKIE_DELIVERY_PATH}/{delivery.token}"))
+            _delivery_element(app_path(f"{COOKIE_DELIVERY_PATH}/{delivery.token}"))
 
     def __repr__(self) -> str:
         return f"ScriptCookies({sorted(self._current())!r})"
@@ -159,11 +151,11 @@ def redirect(url: str, *, external: bool = False) -> None:
     ``external=True``. Open-redirect forms (``javascript:``, ``//host``, ``/\\host``,
     control characters...) raise ``RedirectError`` and navigate nowhere.
     """
-    target = resolve(url, base_path=_base_path(), external=external, app_origin=_page_origin())
+    target = resolve(url, base_path=base_prefix(), external=external, app_origin=_page_origin())
     ctx = _require_ctx("sa.redirect")
     if OUTBOX.has_pending(ctx.session_id):
         token = PENDING_REDIRECTS.add(ctx.session_id, target)
-        target = join_base(_base_path(), f"{REDIRECT_HANDOFF_PATH}/{token}")
+        target = app_path(f"{REDIRECT_HANDOFF_PATH}/{token}")
     internals.enqueue_browser_redirect(ctx, target)
     internals.stop_script()
 
@@ -197,7 +189,7 @@ def login(provider: str | None = None, next: str | None = None) -> None:  # noqa
     query: dict[str, str] = {"next": _safe_return_path(next) if next is not None else _current_page()}
     if provider is not None:
         query["provider"] = provider
-    internals.enqueue_browser_redirect(ctx, join_base(_base_path(), "/auth/login") + "?" + urlencode(query))
+    internals.enqueue_browser_redirect(ctx, app_path("/auth/login") + "?" + urlencode(query))
 
 
 def logout() -> None:
@@ -205,7 +197,7 @@ def logout() -> None:
     ctx = _require_ctx("sa.logout")
     ctx.user_info.clear()
     ctx.user_info["is_logged_in"] = False
-    internals.enqueue_browser_redirect(ctx, join_base(_base_path(), "/auth/logout"))
+    internals.enqueue_browser_redirect(ctx, app_path("/auth/logout"))
 
 
 def _safe_return_path(path: str) -> str:
@@ -216,9 +208,6 @@ def _safe_return_path(path: str) -> str:
 def _current_page() -> str:
     """The current page's path relative to the app, with its query string."""
     url = st.context.url or ""
-    path = urlsplit(url).path or "/"
-    base = join_base(_base_path(), "/").rstrip("/")
-    if base and (path == base or path.startswith(base + "/")):
-        path = path[len(base):] or "/"
+    path = strip_base(urlsplit(url).path or "/")
     query = urlencode([(k, v) for k in st.query_params for v in st.query_params.get_all(k)])
     return path + (f"?{query}" if query else "")

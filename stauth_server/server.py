@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from . import streamlit_internals as internals
+from .app_paths import base_prefix
 from .config import ServerConfig, load_server_config
 from .routes import REGISTRY, RouteRegistry
 from .routes_loader import load_routes_modules
@@ -21,12 +22,6 @@ LOGGER = logging.getLogger("stauth_server.server")
 _TOKEN = r"(?P<token>[A-Za-z0-9_-]{1,128})"
 #: How often open signed-in tabs are checked for expiry, revocation and token refresh.
 MAINTENANCE_SECONDS = 15.0
-
-
-def base_prefix() -> str:
-    """``server.baseUrlPath`` as ``/base`` (or ``""``)."""
-    base = (internals.get_config_option("server.baseUrlPath") or "").strip("/")
-    return f"/{base}" if base else ""
 
 
 def under_base(regex_without_caret: str) -> str:

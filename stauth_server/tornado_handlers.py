@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 import tornado.web
 
 from . import streamlit_internals as internals
+from .app_paths import app_path, strip_base
 from .cookie_outbox import OUTBOX, DeliveryRefused, browser_binding
 from .csrf import UNSAFE_METHODS, same_origin_verdict
 from .http_types import RenderedResponse, Request, error_response
@@ -128,11 +129,8 @@ class RouteHandler(BaseHandler):
         return self.identify is not None and self.request.method == "GET" and "text/html" in accept
 
     def _login_url(self) -> str:
-        base = (internals.get_config_option("server.baseUrlPath") or "").strip("/")
-        prefix = f"/{base}" if base else ""
-        path = self.request.path[len(prefix):] if prefix and self.request.path.startswith(prefix) else self.request.path
-        here = path + (f"?{self.request.query}" if self.request.query else "")
-        return f"{prefix}/auth/login?{urlencode({'next': here})}"
+        here = strip_base(self.request.path) + (f"?{self.request.query}" if self.request.query else "")
+        return app_path("/auth/login") + "?" + urlencode({"next": here})
 
     get = post = put = patch = delete = head = options = _serve
 
