@@ -348,6 +348,7 @@ def main() -> int:
         raise
     finally:
         stop_group(proc)
+    shutil.rmtree(log_dir, ignore_errors=True)  # kept only when something failed
 
     ratios, noisy = summarize(scenarios, results, args.disturbed)
     disturbed = sum(r.disturbed(args.disturbed) for rows in results.values() for r in rows)
@@ -364,7 +365,9 @@ def main() -> int:
         print(f"[{label}] {verdict}{extra}")
     print(f"total time {time.perf_counter() - script_start:.0f}s")
     main_ratios = ratios["no cookie"]
-    warning = " (NOISY: other processes disturbed these runs, re-run on a quiet machine)" if "no cookie" in noisy else ""
+    warning = ""
+    if "no cookie" in noisy:
+        warning = " (NOISY: other processes disturbed these runs, re-run on a quiet machine)"
     print(f"endpoint ratio async/raw={main_ratios['ours-async']:.2f} sync/raw={main_ratios['ours-sync']:.2f}"
           + warning)
     return 0

@@ -179,14 +179,18 @@ def session_user_info(session_id: str) -> dict[str, Any] | None:
 
 
 def request_rerun(session_id: str) -> None:
-    """Rerun a live session's script with its last client state (as a widget change does)."""
+    """Rerun a live session's script on its current page, as a file change does.
+
+    ``AppSession._client_state`` holds the last client state (page, query string,
+    widgets); ``request_rerun(None)`` would rerun the main page instead.
+    """
     from streamlit import runtime
 
     if not runtime.exists():
         return
     info = runtime.get_instance()._session_mgr.get_active_session_info(session_id)
     if info is not None:
-        info.session.request_rerun(None)
+        info.session.request_rerun(info.session._client_state)
 
 
 def streamlit_module() -> Any:

@@ -106,6 +106,9 @@ def test_login_honours_an_explicit_next(context, native):
     page.goto(app.url("/auth/login?next=/reports"))
     sign_in_at_op(page)
     page.get_by_text("reports-logged-in=True").wait_for()
+    page.wait_for_timeout(7000)  # a token refresh reruns the page: it stays on /reports
+    page.get_by_text("reports-logged-in=True").wait_for()
+    assert page.url == app.url("/reports")
     evil = context.new_page()
     evil.goto(app.url("/auth/login?next=//evil.example/"))
     sign_in_at_op(evil)
