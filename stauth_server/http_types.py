@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
 from .errors import HTTPError
@@ -75,7 +75,7 @@ class Request:
         *,
         method: str,
         path: str,
-        path_params: Mapping[str, str],
+        path_params: dict[str, str],
         query_string: str,
         headers: Iterable[tuple[str, str]],
         body: bytes,
@@ -141,14 +141,15 @@ class Response:
     content_type: str | None = None
 
 
-@dataclass(frozen=True)
-class RenderedResponse:
+class RenderedResponse(NamedTuple):
     """What goes on the wire: status, header pairs and body bytes."""
 
     status: int
-    headers: list[tuple[str, str]] = field(default_factory=list)
+    headers: list[tuple[str, str]] = []
     body: bytes = b""
 
+
+_encode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 JSON_TYPE = "application/json; charset=utf-8"
 TEXT_TYPE = "text/plain; charset=utf-8"
@@ -163,7 +164,7 @@ def _encode_body(body: Any) -> tuple[bytes, str | None]:
     if isinstance(body, str):
         return body.encode("utf-8"), TEXT_TYPE
     if isinstance(body, (dict, list, tuple)):
-        return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8"), JSON_TYPE
+        return _encode_json(body).encode("utf-8"), JSON_TYPE
     raise TypeError(
         f"a route handler returned {type(body).__name__}; return dict, list, str, bytes, "
         "None or sa.Response"

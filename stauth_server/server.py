@@ -7,7 +7,7 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from . import streamlit_internals as internals
 from .app_paths import base_prefix
@@ -15,8 +15,10 @@ from .config import ServerConfig, load_server_config
 from .routes import REGISTRY, RouteRegistry
 from .routes_loader import load_routes_modules
 from .script_api import COOKIE_DELIVERY_PATH, REDIRECT_HANDOFF_PATH
-from .signin import SignInService
 from .tornado_handlers import CookieDeliveryHandler, RedirectHandoffHandler, RouteHandler
+
+if TYPE_CHECKING:  # sign-in (requests, PyJWT, oauthlib) is imported only when configured
+    from .signin import SignInService
 
 LOGGER = logging.getLogger("stauth_server.server")
 _TOKEN = r"(?P<token>[A-Za-z0-9_-]{1,128})"
@@ -68,9 +70,11 @@ class AuthServer(internals.server_base_class()):  # type: ignore[misc]
     def __init__(self, main_script_path: str, is_hello: bool) -> None:
         self.auth_config: ServerConfig = load_server_config(Path(main_script_path).resolve().parent)
         _check_redirect_uri(self.auth_config)
-        self.signin: SignInService | None = (
-            SignInService(self.auth_config) if self.auth_config.sign_in_enabled else None
-        )
+        self.signin: SignInService | None = None
+        if self.auth_config.sign_in_enabled:
+            from .signin import SignInService
+
+            self.signin = SignInService(self.auth_config)
         load_routes_modules([*self.cli_routes, *self.auth_config.routes])
         super().__init__(main_script_path, is_hello)
 

@@ -43,14 +43,16 @@ class BaseHandler(tornado.web.RequestHandler):
         self.send_rendered(error_response(status_code, message))
 
     def send_rendered(self, response: RenderedResponse) -> None:
-        self.clear_header("Content-Type")
         self.set_status(response.status)
+        if not any(name.lower() == "content-type" for name, _ in response.headers):
+            self.clear_header("Content-Type")
         for name, value in response.headers:
-            self.add_header(name, value)
-        if response.body and response.status not in (204, 304):
-            self.write(response.body)
+            if name.lower() == "set-cookie":
+                self.add_header(name, value)
+            else:
+                self.set_header(name, value)
         if not self._finished:
-            self.finish()
+            self.finish(response.body if response.body and response.status not in (204, 304) else None)
 
     def same_origin(self) -> bool | None:
         return same_origin_verdict(
