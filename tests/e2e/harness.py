@@ -113,3 +113,17 @@ def _stop(process: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
+
+
+def cookie(context, name: str) -> dict | None:
+    """The browser's cookie called ``name``, or None."""
+    return next((c for c in context.cookies() if c["name"] == name), None)
+
+
+def wait_for_cookie(context, page, name: str, *, present: bool = True, seconds: float = 5.0) -> dict | None:
+    """Poll the cookie jar until ``name`` is there (or gone, with ``present=False``)."""
+    for _ in range(int(seconds * 10)):
+        if (cookie(context, name) is not None) == present:
+            break
+        page.wait_for_timeout(100)
+    return cookie(context, name)

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from .harness import APPS, free_port, run_app
+from .harness import APPS, cookie, free_port, run_app, wait_for_cookie
 
 TOUR = APPS / "tour"
 
@@ -34,21 +34,11 @@ def open_app(context, app, path="/"):
     return page
 
 
-def cookie(context, name):
-    return next((c for c in context.cookies() if c["name"] == name), None)
-
-
 def test_set_cookie_reaches_browser_httponly_without_reload(context, app):
     page = open_app(context, app)
     page.get_by_role("button", name="set-cookie").click()
     page.get_by_text("cookie-set-done now=dark").wait_for()
-    page.wait_for_function("document.cookie !== undefined")
-    page.wait_for_timeout(300)
-    for _ in range(50):
-        if cookie(context, "theme"):
-            break
-        page.wait_for_timeout(100)
-    theme = cookie(context, "theme")
+    theme = wait_for_cookie(context, page, "theme")
     assert theme is not None, context.cookies()
     assert theme["value"] == "dark"
     assert theme["httpOnly"] is True
@@ -72,11 +62,7 @@ def test_cookie_is_seen_by_a_new_tab_and_deleted_again(context, app):
 
     page.get_by_role("button", name="delete-cookie").click()
     page.get_by_text("cookie-delete-done now=none").wait_for()
-    for _ in range(50):
-        if cookie(context, "theme") is None:
-            break
-        page.wait_for_timeout(100)
-    assert cookie(context, "theme") is None
+    assert wait_for_cookie(context, page, "theme", present=False) is None
     assert page.evaluate("window.__not_reloaded") is True
     third_tab = context.new_page()
     third_tab.goto(app.url("/"))
@@ -92,11 +78,7 @@ def test_cookie_write_never_lands_in_another_browser_and_replay_changes_nothing(
         open_app(bystander, app)
         page.get_by_role("button", name="set-cookie").click()
         page.get_by_text("cookie-set-done now=dark").wait_for()
-        for _ in range(50):
-            if cookie(writer, "theme"):
-                break
-            page.wait_for_timeout(100)
-        assert cookie(writer, "theme")["value"] == "dark"
+        assert wait_for_cookie(writer, page, "theme")["value"] == "dark"
         assert cookie(bystander, "theme") is None
         assert len(deliveries) == 1
 
@@ -230,11 +212,7 @@ def test_base_url_path_variant(context, sub_app):
     page = open_app(context, sub_app)
     page.get_by_role("button", name="set-cookie").click()
     page.get_by_text("cookie-set-done now=dark").wait_for()
-    for _ in range(50):
-        if cookie(context, "theme"):
-            break
-        page.wait_for_timeout(100)
-    assert cookie(context, "theme")["path"] == "/sub"
+    assert wait_for_cookie(context, page, "theme")["path"] == "/sub"
     page.get_by_role("button", name="redirect-internal").click()
     page.get_by_text("second-page").wait_for()
     assert page.url == sub_app.url("/second")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from .harness import run_app
+from .harness import run_app, wait_for_cookie
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -30,8 +30,4 @@ def test_example_sets_a_cookie_in_the_browser(context, example):
     page.get_by_text("streamlit-auth tour").first.wait_for()
     page.get_by_role("button", name="Set theme=dark").click()
     page.get_by_text("Set: HttpOnly").wait_for()
-    for _ in range(50):
-        if any(c["name"] == "theme" for c in context.cookies()):
-            break
-        page.wait_for_timeout(100)
-    assert [c["value"] for c in context.cookies() if c["name"] == "theme"] == ["dark"]
+    assert wait_for_cookie(context, page, "theme")["value"] == "dark"
