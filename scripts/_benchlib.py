@@ -74,8 +74,17 @@ def pinning_cpus() -> tuple[int, int] | None:
     return cpus[0], cpus[1]
 
 
-def spawn(cmd: Sequence[str], log_path: Path | None = None) -> subprocess.Popen[bytes]:
-    """Start ``cmd`` in a new process group (session), output to ``log_path`` or discarded."""
+def spawn(
+    cmd: Sequence[str],
+    log_path: Path | None = None,
+    *,
+    cwd: Path | str | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start ``cmd`` in a new process group (session), output to ``log_path`` or discarded.
+
+    ``cwd`` defaults to the repository; ``env`` entries are added to this environment.
+    """
     out = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115
     try:
         return subprocess.Popen(
@@ -84,7 +93,8 @@ def spawn(cmd: Sequence[str], log_path: Path | None = None) -> subprocess.Popen[
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            cwd=REPO_DIR,
+            cwd=cwd or REPO_DIR,
+            env={**os.environ, **env} if env else None,
         )
     finally:
         if log_path:
@@ -240,3 +250,91 @@ def wait_quiet(threshold: float, max_seconds: float) -> tuple[float, float]:
     while load >= threshold and time.perf_counter() - started < max_seconds:
         load = others_load(0.5)
     return time.perf_counter() - started, load
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """The ``pct``-th percentile (0..100) of ``values``, linear between closest ranks."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * pct / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def _ppid(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return int(handle.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def process_tree(roots: Sequence[int]) -> set[int]:
+    """``roots`` and all their live descendants (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            parent = _ppid(int(entry))
+            if parent is not None:
+                children.setdefault(parent, []).append(int(entry))
+    found: set[int] = set()
+    todo = list(roots)
+    while todo:
+        pid = todo.pop()
+        if pid in found:
+            continue
+        found.add(pid)
+        todo.extend(children.get(pid, ()))
+    return found
+
+
+def threads_runtime_seconds(pid: int) -> float:
+    """CPU time of ``pid``'s live threads, in ns precision (``/proc/<pid>/task/*/schedstat``)."""
+    total = 0
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0.0
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat") as handle:
+                total += int(handle.read().split()[0])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / 1e9
+
+
+class OthersMeter:
+    """CPU used by processes that are not ours over an interval, in % of one CPU.
+
+    "Ours" is this process, its descendants (a browser started by Playwright, for
+    instance) and the process trees of ``roots`` (the benchmarked servers). Our CPU is
+    read per thread in nanoseconds; the machine's busy time comes from /proc/stat in
+    clock ticks (10 ms), so over a short interval the result is coarse (about +-10% of a
+    CPU for 0.2 s) and errs high when one of our processes exits meanwhile: use it to
+    flag disturbed samples with a generous threshold, not as a precise measure.
+    Sampling walks /proc (a few ms): call ``start``/``stop`` outside timed regions.
+    """
+
+    def __init__(self, roots: Sequence[int] = ()):
+        self.roots = list(roots)
+        self._start: tuple[float, float, float, dict[int, float]] | None = None
+
+    def _sample(self) -> tuple[float, float, float, dict[int, float]]:
+        pids = process_tree([os.getpid(), *self.roots]) - {os.getpid()}
+        per_pid = {pid: threads_runtime_seconds(pid) for pid in pids}
+        return time.perf_counter(), busy_cpu_seconds(), own_cpu_seconds(), per_pid
+
+    def start(self) -> None:
+        self._start = self._sample()
+
+    def stop(self) -> float:
+        """Others' CPU since ``start``, in % of one CPU."""
+        assert self._start is not None, "start() first"
+        t0, busy0, own0, pids0 = self._start
+        t1, busy1, own1, pids1 = self._sample()
+        ours = own1 - own0 + sum(cpu - pids0.get(pid, 0.0) for pid, cpu in pids1.items())
+        elapsed = max(t1 - t0, 1e-6)
+        return max(0.0, (busy1 - busy0) - ours) / elapsed * 100
