@@ -1,6 +1,6 @@
-"""streamlit-auth tour: cookies, redirects and custom endpoints in one app.
+"""streamlit-auth tour: sign-in, roles, a guarded page, cookies, redirects and endpoints.
 
-Run:  streamlit-auth run examples/app.py --routes examples/api.py
+Run:  streamlit-auth run examples/app.py   (demo accounts are printed at start)
 """
 
 import streamlit as st
@@ -13,6 +13,17 @@ st.title("streamlit-auth tour")
 st.session_state.setdefault("runs", 0)
 st.session_state["runs"] += 1
 st.caption(f"Script runs in this session: {st.session_state['runs']} (a page reload resets it)")
+
+st.header("Sign-in")
+if sa.user.is_logged_in:
+    sa.avatar()
+    st.write(f"Signed in as **{sa.user.name}** ({sa.user.email}); roles: {sorted(sa.user.roles) or 'none'}.")
+    if sa.user.has_role("admin"):
+        st.page_link("pages/admin.py", label="Open the admin page")
+    st.button("Sign out", on_click=sa.logout)
+else:
+    st.write("Sign in with a demo account (printed in the terminal): alice is an admin, bob is not.")
+    st.button("Sign in", on_click=sa.login)
 
 st.header("Headers and cookies you read")
 st.write("Your browser:", st.context.headers.get("User-Agent", "unknown"))
@@ -37,4 +48,5 @@ if st.button("Try an open redirect (refused)"):
         st.error(f"Refused: {error}")
 
 st.header("Custom endpoints")
-st.markdown("[`/api/hello`](api/hello) returns JSON from `examples/api.py`.")
+st.markdown("[`/api/hello`](api/hello) returns JSON; [`/api/me`](api/me) needs sign-in "
+            "(both in `examples/api.py`).")

@@ -6,10 +6,11 @@ and is applied only by the ``streamlit-auth`` entrypoint (never on import).
 
 from __future__ import annotations
 
-from . import bootstrap_server, st_login
+from . import bootstrap_server, page_access, st_login
 
 
 def apply_all() -> None:
     """Apply every patch (idempotent)."""
     bootstrap_server.apply()
     st_login.apply()
+    page_access.apply()

@@ -338,3 +338,26 @@ class OthersMeter:
         ours = own1 - own0 + sum(cpu - pids0.get(pid, 0.0) for pid, cpu in pids1.items())
         elapsed = max(t1 - t0, 1e-6)
         return max(0.0, (busy1 - busy0) - ours) / elapsed * 100
+
+
+def ratio_interval(ours: Sequence[float], theirs: Sequence[float], *, rounds: int = 2000,
+                   confidence: float = 0.95, seed: int = 1) -> tuple[float, float]:
+    """A bootstrap interval for median(ours) / median(theirs).
+
+    Tells whether a handful of noisy samples can resolve a target at all: with a
+    1.05 target and an interval of 0.90..1.20, they cannot.
+    """
+    import random
+
+    if not ours or not theirs:
+        return float("nan"), float("nan")
+    rng = random.Random(seed)
+    ratios = []
+    for _ in range(rounds):
+        a = [rng.choice(ours) for _ in ours]
+        b = [rng.choice(theirs) for _ in theirs]
+        denominator = statistics.median(b)
+        if denominator:
+            ratios.append(statistics.median(a) / denominator)
+    tail_pct = (1 - confidence) / 2 * 100
+    return percentile(ratios, tail_pct), percentile(ratios, 100 - tail_pct)

@@ -21,7 +21,9 @@ from .errors import ConfigError, CookieError, Forbidden, HTTPError, RedirectErro
 from .http_types import Request, Response
 from .identity import User
 from .routes import mount_tornado, route
-from .script_api import cookies, login, logout, redirect, user
+from .guards import requires
+from .hooks import on_login
+from .script_api import avatar, cookies, login, logout, redirect, require, user
 
 try:
     __version__ = _dist_version("streamlit-auth")
@@ -38,11 +40,15 @@ __all__ = [
     "Response",
     "RouteError",
     "User",
+    "avatar",
     "cookies",
     "login",
     "logout",
     "mount_tornado",
+    "on_login",
     "redirect",
+    "require",
+    "requires",
     "route",
     "user",
     "__version__",

@@ -18,14 +18,20 @@ from .http_types import RenderedResponse, error_response
 from .identity import ANONYMOUS, User, streamlit_user_info
 from .live_sessions import LIVE
 from .oidc.errors import SignInError
-from .pages import chooser_page, error_page, logout_confirm_page
+from .pages import Theme, error_page, login_page, logout_confirm_page
 from .app_paths import app_path, cookie_path, strip_base
 from .redirects import safe_app_path
-from .signin import CookieOut, SignInService, login_cookie_name
+from .signin import CompletedLogin, CookieOut, SignInService, login_cookie_name
 from .tornado_handlers import BaseHandler
 
 LOGGER = logging.getLogger("stauth_server.auth")
 T = TypeVar("T")
+
+
+def app_theme() -> Theme:
+    """The app's ``[theme]`` base and primary colour, for our pages."""
+    return Theme(base=internals.get_config_option("theme.base"),
+                 primary=internals.get_config_option("theme.primaryColor"))
 
 
 def safe_next(raw: str | None) -> str:
@@ -64,6 +70,13 @@ class AuthHandler(BaseHandler):
     async def blocking(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args, **kwargs))
 
+    def finish_login(self, done: CompletedLogin) -> None:
+        """Set the new session's cookies, tell the browser's other tabs, go to ``next``."""
+        for cookie in done.cookies:
+            self.set_cookie_out(cookie)
+        push_identity(self.browser(), done.record.sid, done.user, done.record.tokens, self.service)
+        self.redirect(app_path(done.next_path), status=303)
+
     def show_error(self, error: SignInError, retry: str | None = None) -> None:
         LOGGER.warning("sign-in failed: %s", error)
         self.set_status(error.status)
@@ -73,18 +86,18 @@ class AuthHandler(BaseHandler):
 
 
 class LoginHandler(AuthHandler):
-    """``GET /auth/login[?provider=NAME][&next=/path]``: the chooser, or off to the provider."""
+    """``/auth/login``: every way in (provider buttons, the password form), or straight to
+    the only provider; ``?provider=NAME&next=/path``; POST takes the password form."""
 
     async def get(self) -> None:
         self.set_header("Cache-Control", "no-store")
         next_path = safe_next(self.get_query_argument("next", None) or self._referring_path())
         provider = self.get_query_argument("provider", None)
         providers = self.service.providers
-        if provider is None and len(providers) == 1:
+        if provider is None and len(providers) == 1 and self.service.users is None:
             provider = next(iter(providers))
         if provider is None:
-            self.set_header("Content-Type", "text/html; charset=utf-8")
-            self.finish(chooser_page(app_path("/auth/login"), [(n, p.display_name) for n, p in providers.items()], next_path))
+            self.show_login_page(next_path)
             return
         if provider not in providers:
             self.show_error(SignInError(f"unknown provider {provider[:64]!r}", "This sign-in option does not exist."),
@@ -97,6 +110,35 @@ class LoginHandler(AuthHandler):
             return
         self.set_cookie_out(cookie)
         self.redirect(url)
+
+    async def post(self) -> None:
+        self.set_header("Cache-Control", "no-store")
+        if self.same_origin() is not True and not self.has_valid_xsrf_token():
+            self.send_rendered(error_response(403, "Cross-site request refused"))
+            return
+        next_path = safe_next(self.get_body_argument("next", None))
+        username = (self.get_body_argument("username", "") or "").strip()[:128]
+        password = self.get_body_argument("password", "") or ""
+        if not username or not password:
+            self.show_login_page(next_path, "Enter your username and password.", username, status=400)
+            return
+        try:
+            done = await self.blocking(self.service.password_login, username, password, self.request.remote_ip,
+                                       next_path, self.request_cookies(), self.browser(),
+                                       secure=self.secure, path=cookie_path())
+        except SignInError as exc:
+            LOGGER.info("password sign-in failed: %s", exc)
+            self.show_login_page(next_path, exc.user_message, username, status=exc.status if exc.status != 400 else 401)
+            return
+        self.finish_login(done)
+
+    def show_login_page(self, next_path: str, error: str | None = None, username: str = "", status: int = 200) -> None:
+        providers = [(name, p.display_name) for name, p in self.service.providers.items()]
+        self.set_status(status)
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.finish(login_page(app_path("/auth/login"), providers, next_path,
+                               password_form=self.service.users is not None, xsrf_form_html=self.xsrf_form_html(),
+                               error=error, username=username, theme=app_theme()))
 
     def _referring_path(self) -> str | None:
         referer = self.request.headers.get("Referer")
@@ -130,10 +172,7 @@ class CallbackHandler(AuthHandler):
             LOGGER.exception("sign-in failed unexpectedly")
             self.show_error(SignInError("unexpected", "Sign-in failed unexpectedly. Try again."), app_path("/auth/login"))
             return
-        for cookie in done.cookies:
-            self.set_cookie_out(cookie)
-        push_identity(self.browser(), done.record.sid, done.user, done.record.tokens, self.service)
-        self.redirect(app_path(done.next_path))
+        self.finish_login(done)
 
 
 class LogoutHandler(AuthHandler):

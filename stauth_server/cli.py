@@ -55,3 +55,8 @@ def run(target: str, args: tuple[str, ...], routes: tuple[str, ...], **kwargs: A
     except (ConfigError, RouteError) as exc:
         click.echo(f"streamlit-auth: error: {exc}", err=True)
         sys.exit(2)
+
+
+from .users_cli import users as _users  # noqa: E402 - a subcommand group of its own module
+
+main.add_command(_users)

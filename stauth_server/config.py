@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from .durations import parse_duration
 from .errors import ConfigError
 from .oidc.presets import PRESETS, resolve_preset
+from .roles import DEFAULT_GROUP_CLAIMS, GROUP_CLAIM_PRESETS, RoleRule, group_claims, parse_roles
 
 LOGGER = logging.getLogger("stauth_server.config")
 
@@ -30,13 +31,14 @@ TOKEN_KINDS = ("id", "access")
 TOP_LEVEL_KEYS = {
     "redirect_uri", "cookie_secret", "cookie_secrets", "client_id", "client_secret",
     "server_metadata_url", "client_kwargs", "expose_tokens", "default_ttl", "idle_timeout",
-    "routes", "provider", "require_login",
+    "routes", "provider", "require_login", "groups_claim",
 }
 #: [auth] sub-tables that are not providers.
 SECTION_KEYS = {"roles", "access", "local", "ldap", "proxy", "store"}
 PROVIDER_KEYS = {
     "client_id", "client_secret", "server_metadata_url", "client_kwargs", "provider",
     "display_name", "tenant", "domain", "realm", "url", "region", "pool_id", "authorization_server",
+    "groups_claim",
 }
 
 
@@ -51,6 +53,8 @@ class ProviderConfig:
     kind: str = "oidc"  # "oidc", or "github" (plain OAuth2 with its user API)
     client_kwargs: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     display_name: str = ""
+    #: Claims holding the user's groups (see ``roles.GROUP_CLAIM_PRESETS``).
+    groups_claims: tuple[str, ...] = DEFAULT_GROUP_CLAIMS
 
     @property
     def scope(self) -> str:
@@ -69,10 +73,14 @@ class ServerConfig:
     expose_tokens: tuple[str, ...] = ()
     providers: Mapping[str, ProviderConfig] = field(default_factory=lambda: MappingProxyType({}))
     store_url: str | None = None
+    roles: Mapping[str, tuple[RoleRule, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    access: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    require_login: bool = False
+    users_file: Path | None = None
 
     @property
     def sign_in_enabled(self) -> bool:
-        return bool(self.providers)
+        return bool(self.providers) or self.users_file is not None
 
 
 def _routes(auth: Mapping[str, Any], app_dir: Path) -> tuple[Path, ...]:
@@ -178,7 +186,34 @@ def _provider(name: str, table: Mapping[str, Any], where: str) -> ProviderConfig
         kind=kind,
         client_kwargs=_client_kwargs(table, where),
         display_name=display or name.replace("_", " ").title(),
+        groups_claims=_groups_claims(table.get("groups_claim", preset if preset in GROUP_CLAIM_PRESETS else None), where),
     )
+
+
+def _groups_claims(setting: object, where: str) -> tuple[str, ...]:
+    if setting is not None and not (isinstance(setting, str) or (
+            isinstance(setting, (list, tuple)) and all(isinstance(s, str) for s in setting))):
+        raise ConfigError(f"{where} groups_claim: expected a claim name, a list of them, or one of "
+                          f"{sorted(GROUP_CLAIM_PRESETS)}, got {setting!r}")
+    return group_claims(setting)  # type: ignore[arg-type]
+
+
+def _access(auth: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    """``[auth.access]``: page (url path or file) -> roles, or "public" (an empty tuple)."""
+    table = auth.get("access", {})
+    if not isinstance(table, Mapping):
+        raise ConfigError("[auth.access]: expected a table of page = [\"role\", ...] or \"public\"")
+    rules: dict[str, tuple[str, ...]] = {}
+    for page, rule in table.items():
+        if rule == "public":
+            rules[str(page).strip("/")] = ()
+        elif isinstance(rule, str) and rule:
+            rules[str(page).strip("/")] = (rule,)
+        elif isinstance(rule, (list, tuple)) and rule and all(isinstance(r, str) and r for r in rule):
+            rules[str(page).strip("/")] = tuple(rule)
+        else:
+            raise ConfigError(f"[auth.access] {page}: expected \"public\" or a list of roles, got {rule!r}")
+    return rules
 
 
 def _providers(auth: Mapping[str, Any]) -> dict[str, ProviderConfig]:
@@ -216,12 +251,32 @@ def _store_url(auth: Mapping[str, Any]) -> str | None:
     return url
 
 
+def _users_file(auth: Mapping[str, Any], app_dir: Path) -> Path | None:
+    local = auth.get("local")
+    if local is None:
+        return None
+    if not isinstance(local, Mapping) or not isinstance(local.get("users_file"), str) or not local["users_file"]:
+        raise ConfigError("[auth.local] users_file: missing; expected the path of a users file "
+                          "(create one with: streamlit-auth users add users.toml alice)")
+    path = app_dir / local["users_file"]
+    if not path.is_file():
+        raise ConfigError(f"[auth.local] users_file: {path} does not exist "
+                          f"(create it with: streamlit-auth users add {path} USERNAME)")
+    return path
+
+
 def parse_server_config(auth: Mapping[str, Any], app_dir: Path) -> ServerConfig:
     """Validate ``[auth]``; relative paths are from the app script's folder."""
     routes = _routes(auth, app_dir)
     providers = _providers(auth)
-    if not providers:
-        return ServerConfig(routes=routes)
+    require_login = auth.get("require_login", False)
+    if not isinstance(require_login, bool):
+        raise ConfigError(f"[auth] require_login: expected true or false, got {require_login!r}")
+    rules = dict(roles=MappingProxyType(parse_roles(auth.get("roles"))), access=MappingProxyType(_access(auth)),
+                 require_login=require_login)
+    users_file = _users_file(auth, app_dir)
+    if not providers and users_file is None:
+        return ServerConfig(routes=routes, **rules)
     try:
         default_ttl = parse_duration(auth.get("default_ttl", DEFAULT_TTL), "[auth] default_ttl")
         idle = auth.get("idle_timeout")
@@ -230,13 +285,15 @@ def parse_server_config(auth: Mapping[str, Any], app_dir: Path) -> ServerConfig:
         raise ConfigError(str(exc)) from None
     return ServerConfig(
         routes=routes,
-        redirect_uri=_redirect_uri(auth),
+        redirect_uri=_redirect_uri(auth) if providers else None,
+        users_file=users_file,
         cookie_secrets=_secrets(auth),
         default_ttl=default_ttl,
         idle_timeout=idle_timeout,
         expose_tokens=_expose_tokens(auth),
         providers=MappingProxyType(providers),
         store_url=_store_url(auth),
+        **rules,
     )
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
+
+from .avatars import avatar_data_url
+from .roles import DEFAULT_GROUP_CLAIMS, RoleRule, groups_from, roles_for
 
 
 @dataclass(frozen=True)
@@ -62,21 +65,28 @@ def user_id(issuer: str, subject: str) -> str:
 
 
 def user_from_claims(
-    claims: Mapping[str, Any], *, issuer: str, subject: str, provider: str, expires_at: float | None
+    claims: Mapping[str, Any], *, issuer: str, subject: str, provider: str, expires_at: float | None,
+    groups_claims: tuple[str, ...] = DEFAULT_GROUP_CLAIMS,
+    role_rules: Mapping[str, tuple[RoleRule, ...]] | None = None,
+    granted_roles: Iterable[str] = (),
 ) -> User:
     """The User a sign-in gives, from its (merged ID token and userinfo) claims.
 
     An email the provider marks unverified (``email_verified: false``) is not the user's
-    ``email`` (it stays in ``claims``): roles and domains must not trust it.
+    ``email`` (it stays in ``claims``): roles and domains must not trust it. Groups come
+    from ``groups_claims``; roles from ``granted_roles`` plus the ``[auth.roles]`` rules.
     """
-    groups = claims.get("groups")
+    email = _text(claims.get("email")) if claims.get("email_verified") is not False else None
+    groups = groups_from(claims, groups_claims)
+    uid = user_id(issuer, subject)
     return User(
-        id=user_id(issuer, subject),
-        email=_text(claims.get("email")) if claims.get("email_verified") is not False else None,
+        id=uid,
+        email=email,
         name=_text(claims.get("name")) or _text(claims.get("preferred_username")),
-        picture=_text(claims.get("picture")),
+        picture=_text(claims.get("picture")) or avatar_data_url(uid, _text(claims.get("name")) or email or subject),
         provider=provider,
-        groups=frozenset(str(g) for g in groups) if isinstance(groups, list) else frozenset(),
+        roles=roles_for(role_rules or {}, email=email, groups=groups, claims=claims, granted=granted_roles),
+        groups=groups,
         claims=MappingProxyType(dict(claims)),
         expires_at=expires_at,
     )
@@ -92,6 +102,8 @@ def streamlit_user_info(user: User, tokens: Mapping[str, Any], expose: tuple[str
     info: dict[str, Any] = {"is_logged_in": True}
     info.update(user.claims)
     info["provider"] = user.provider
+    info["roles"] = sorted(user.roles)
+    info.setdefault("picture", user.picture)
     if expose:
         info["tokens"] = {kind: tokens[f"{kind}_token"] for kind in expose if tokens.get(f"{kind}_token")}
     return info

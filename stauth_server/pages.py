@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from html import escape
 from urllib.parse import urlencode
 
@@ -16,26 +17,69 @@ h1{font-size:1.4rem;margin:0 0 1rem}p{color:var(--muted)}
 a.button,button{display:block;width:100%;margin:.5rem 0;padding:.7rem 1rem;border:1px solid var(--muted);
 border-radius:.5rem;background:var(--bg);color:var(--fg);font:inherit;text-align:center;text-decoration:none;cursor:pointer}
 a.button:hover,button:hover{border-color:var(--accent);color:var(--accent)}
+label{display:block;margin:.75rem 0 .25rem;font-weight:600}
+input{width:100%;padding:.65rem .8rem;border:1px solid var(--muted);border-radius:.5rem;background:var(--bg);
+color:var(--fg);font:inherit}input:focus{outline:2px solid var(--accent);border-color:var(--accent)}
+button.primary{margin-top:1.25rem;background:var(--accent);border-color:var(--accent);color:#fff;font-weight:600}
+button.primary:hover{color:#fff;filter:brightness(1.08)}
+.error{color:#ff4b4b;background:rgba(255,75,75,.1);padding:.5rem .75rem;border-radius:.5rem}
+.or{text-align:center;margin:1rem 0 .25rem}
 """
 
 
-def _page(title: str, body: str) -> str:
+def _page(title: str, body: str, extra_css: str = "") -> str:
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         '<meta name=viewport content="width=device-width,initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
+        f"<title>{escape(title)}</title><style>{_STYLE}{extra_css}</style></head>"
         f"<body><main>{body}</main></body></html>"
     )
 
 
-def chooser_page(login_path: str, providers: Iterable[tuple[str, str]], next_path: str) -> str:
-    """A button per provider: ``(name, display name)``."""
+@dataclass(frozen=True)
+class Theme:
+    """Colours of the app's theme (``[theme]`` in config.toml); None: follow the browser."""
+
+    base: str | None = None
+    primary: str | None = None
+
+    def css(self) -> str:
+        rules = []
+        if self.primary:
+            rules.append(f":root{{--accent:{escape(self.primary)}}}")
+        if self.base == "dark":
+            rules.append(":root{color-scheme:dark;--fg:#fafafa;--bg:#0e1117;--muted:#a3a8b8;--card:#262730}")
+        elif self.base == "light":
+            rules.append(":root{color-scheme:light;--fg:#31333f;--bg:#fff;--muted:#6b6f7b;--card:#f0f2f6}")
+        return "".join(rules)
+
+
+def login_page(login_path: str, providers: Iterable[tuple[str, str]], next_path: str, *,
+               password_form: bool, xsrf_form_html: str, error: str | None = None, username: str = "",
+               theme: Theme = Theme()) -> str:
+    """Every way in: a button per provider, and the password form (works without JS)."""
     buttons = "".join(
         f'<a class=button href="{escape(login_path)}?{escape(urlencode({"provider": name, "next": next_path}))}">'
         f"Continue with {escape(display)}</a>"
         for name, display in providers
     )
-    return _page("Sign in", f"<h1>Sign in</h1>{buttons}")
+    form = ""
+    if password_form:
+        alert = f'<p class=error role=alert id=form-error>{escape(error)}</p>' if error else ""
+        described = ' aria-describedby=form-error' if error else ""
+        form = (
+            f'<form method=post action="{escape(login_path)}">{xsrf_form_html}'
+            f'<input type=hidden name=next value="{escape(next_path)}">'
+            f"{alert}"
+            f'<label for=username>Username</label><input id=username name=username autocomplete=username '
+            f'required autocapitalize=none value="{escape(username)}"{described}>'
+            f'<label for=password>Password</label><input id=password name=password type=password '
+            f'autocomplete=current-password required{described}>'
+            f'<button type=submit class=primary>Sign in</button></form>'
+        )
+        if buttons:
+            form = f"{form}<p class=or>or</p>"
+    return _page("Sign in", f"<h1>Sign in</h1>{form}{buttons}", extra_css=theme.css())
 
 
 def error_page(message: str, app_path: str, retry_path: str | None = None) -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import HTTPError, RouteError
+from .guards import Decision, decide
 from .http_types import RenderedResponse, Request, error_response, render
 
 LOGGER = logging.getLogger("stauth_server.routes")
@@ -282,10 +283,10 @@ def mount_tornado(pattern: str, handler_class: Any, kwargs: dict[str, Any] | Non
 
 def access_error(route: Route, request: Request) -> RenderedResponse | None:
     """401/403 when the route's ``auth``/``roles`` rules refuse the request's user."""
-    needs_login = route.auth == "required" or bool(route.roles)
-    if needs_login and not request.user.is_logged_in:
+    decision = decide(request.user, roles=route.roles, login=route.auth == "required")
+    if decision is Decision.SIGN_IN:
         return error_response(401, "Sign-in required")
-    if route.roles and not request.user.has_role(*route.roles):
+    if decision is Decision.FORBID:
         return error_response(403, "Forbidden: missing role")
     return None
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -18,6 +18,7 @@ from . import streamlit_internals as internals
 from .cookie_outbox import OUTBOX, browser_binding
 from .cookie_rules import build_write
 from .errors import CookieError, RedirectError
+from .guards import Decision, decide
 from .identity import ANONYMOUS, User
 from .live_sessions import LIVE
 from .app_paths import app_path, base_prefix, cookie_path, strip_base
@@ -160,14 +161,19 @@ def redirect(url: str, *, external: bool = False) -> None:
     internals.stop_script()
 
 
+def current_user() -> User:
+    """The signed-in user of the running session, or ``ANONYMOUS``."""
+    ctx = internals.script_run_ctx()
+    if ctx is None:
+        return ANONYMOUS
+    return LIVE.user_of(ctx.session_id)
+
+
 class _CurrentUser:
     """``sa.user``: the signed-in user of the running session, or an anonymous one."""
 
     def _get(self) -> User:
-        ctx = internals.script_run_ctx()
-        if ctx is None:
-            return ANONYMOUS
-        return LIVE.user_of(ctx.session_id)
+        return current_user()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._get(), name)
@@ -211,3 +217,35 @@ def _current_page() -> str:
     path = strip_base(urlsplit(url).path or "/")
     query = urlencode([(k, v) for k in st.query_params for v in st.query_params.get_all(k)])
     return path + (f"?{query}" if query else "")
+
+
+def require(roles: Iterable[str] = (), groups: Iterable[str] = (), check: Callable[[User], bool] | None = None) -> User:
+    """Stop the script unless the user may go on; returns the user when they may.
+
+    A visitor is sent to sign in (and back to this page); a signed-in user without one of
+    ``roles`` / ``groups``, or failing ``check(user)``, sees a 403 view.
+    """
+    user = current_user()
+    decision = decide(user, roles=roles, groups=groups, check=check)
+    if decision is Decision.SIGN_IN:
+        login()
+        internals.stop_script()
+    elif decision is Decision.FORBID:
+        forbidden_view()
+        internals.stop_script()
+    return user
+
+
+def forbidden_view(message: str = "You do not have access to this page.") -> None:
+    """The 403 view a guard shows."""
+    st.error(f"**403 Forbidden.** {message}", icon=":material/block:")
+    user = current_user()
+    if user.is_logged_in:
+        st.caption(f"Signed in as {user.email or user.name or user.id}.")
+
+
+def avatar(size: int = 48) -> None:
+    """Show the user's picture (or their generated initials avatar)."""
+    user = current_user()
+    if user.picture:
+        st.image(user.picture, width=size)

@@ -70,6 +70,9 @@ class AuthServer(internals.server_base_class()):  # type: ignore[misc]
     def __init__(self, main_script_path: str, is_hello: bool) -> None:
         self.auth_config: ServerConfig = load_server_config(Path(main_script_path).resolve().parent)
         _check_redirect_uri(self.auth_config)
+        from . import access
+
+        access.install(access.PageRules(self.auth_config.access, self.auth_config.require_login))
         self.signin: SignInService | None = None
         if self.auth_config.sign_in_enabled:
             from .signin import SignInService

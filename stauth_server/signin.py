@@ -11,16 +11,20 @@ import hashlib
 import logging
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .config import ProviderConfig, ServerConfig
+from .hooks import LoginRefused, run_login_hooks
 from .identity import ANONYMOUS, User, user_from_claims
+from .roles import DEFAULT_GROUP_CLAIMS
 from .oidc.client import LoginRequest, OIDCClient, SignIn
 from .oidc.errors import ProviderUnavailable, SignInError, StateMismatch
 from .oidc.github import GitHubClient
 from .session import LOGIN_COOKIE, CookieTooLarge, SESSION_COOKIE, Sealer, candidate_names, chunk_names, cookie_name, join_value, split_value
+from .sources.local import UsersFile, verify
+from .throttle import Throttle
 from .session_store import SessionRecord, SessionStore, make_store
 
 LOGGER = logging.getLogger("stauth_server.signin")
@@ -58,6 +62,12 @@ class CompletedLogin:
     next_path: str
 
 
+class TooManyAttempts(SignInError):
+    """Password attempts are being throttled."""
+
+    status = 429
+
+
 def login_cookie_name(state: str) -> str:
     """One login cookie per sign-in in flight, so two tabs can sign in at once."""
     return f"{LOGIN_COOKIE}_{hashlib.sha256(state.encode()).hexdigest()[:16]}"
@@ -72,6 +82,8 @@ class SignInService:
         self.store = store or make_store(config.store_url)
         self._sessions = Sealer(config.cookie_secrets, "session")
         self._logins = Sealer(config.cookie_secrets, "login")
+        self.users = UsersFile(config.users_file) if config.users_file is not None else None
+        self.throttle = Throttle()
         self.clients: dict[str, OIDCClient | GitHubClient] = dict(clients) if clients is not None else {
             name: (GitHubClient if provider.kind == "github" else OIDCClient)(provider, str(config.redirect_uri))
             for name, provider in config.providers.items()
@@ -106,8 +118,25 @@ class SignInService:
         signin = self._client(login.provider).finish(params, login)
         return self._start_session(signin, login.provider, login.next_path, cookies, browser, secure, path)
 
+    def password_login(self, username: str, password: str, client_ip: str | None, next_path: str,
+                       cookies: Mapping[str, str], browser: str | None, *, secure: bool, path: str) -> CompletedLogin:
+        """Sign in with a local account (blocks: argon2). Throttled per account and address."""
+        if self.users is None:
+            raise SignInError("local accounts are not configured", "Password sign-in is not available.")
+        keys = [f"user:{username.lower()}", f"ip:{client_ip}"]
+        wait = self.throttle.wait_seconds(keys)
+        if wait > 0:
+            raise TooManyAttempts(f"throttled {keys}", f"Too many attempts. Try again in {int(wait) + 1} seconds.")
+        account = verify(self.users, username, password)
+        if account is None:
+            self.throttle.failure(keys)
+            raise SignInError(f"local sign-in refused for {username[:64]!r}", "Wrong username or password.")
+        self.throttle.success(keys)
+        signin = SignIn(issuer="local", subject=account.username, claims=account.claims())
+        return self._start_session(signin, "local", next_path, cookies, browser, secure, path, account.roles)
+
     def _start_session(self, signin: SignIn, provider: str, next_path: str, cookies: Mapping[str, str],
-                       browser: str | None, secure: bool, path: str) -> CompletedLogin:
+                       browser: str | None, secure: bool, path: str, source_roles: Iterable[str] = ()) -> CompletedLogin:
         now = time.time()
         old = self.resolve(cookies, touch=False)
         if old.record is not None:
@@ -117,11 +146,17 @@ class SignInService:
             sid=secrets.token_urlsafe(32), user_id="", provider=provider, created=now,
             expires_at=expires_at, last_seen=now, tokens=signin.tokens, browser=browser,
         )
-        user = user_from_claims(signin.claims, issuer=signin.issuer, subject=signin.subject,
-                                provider=provider, expires_at=expires_at)
+        user = self.user_for(signin.claims, signin.issuer, signin.subject, provider, expires_at, source_roles)
+        try:
+            extra_claims, granted = run_login_hooks(user, provider)
+        except LoginRefused as refused:
+            raise SignInError(f"an on_login hook refused {user.id}", refused.message) from None
+        claims = {**signin.claims, **extra_claims}
+        granted = [*source_roles, *granted]
+        user = self.user_for(claims, signin.issuer, signin.subject, provider, expires_at, granted)
         record.user_id = user.id
         payload = {"sid": record.sid, "iss": signin.issuer, "sub": signin.subject, "provider": provider,
-                   "claims": signin.claims, "iat": int(now), "exp": int(expires_at)}
+                   "claims": claims, "roles": granted, "iat": int(now), "exp": int(expires_at)}
         try:
             out = self.session_cookies(payload, cookies, secure=secure, path=path)
         except CookieTooLarge as exc:
@@ -156,9 +191,9 @@ class SignInService:
             record = self._live_record(payload, touch=touch)
             if record is None:
                 return ResolvedSession(clear=clear)
-            user = user_from_claims(payload.get("claims") or {}, issuer=str(payload.get("iss")),
-                                    subject=str(payload.get("sub")), provider=record.provider,
-                                    expires_at=record.expires_at)
+            granted = payload.get("roles") if isinstance(payload.get("roles"), list) else []
+            user = self.user_for(payload.get("claims") or {}, str(payload.get("iss")), str(payload.get("sub")),
+                                 record.provider, record.expires_at, granted)
             return ResolvedSession(user=user, record=record)
         return ResolvedSession()
 
@@ -178,6 +213,16 @@ class SignInService:
             record.last_seen = now
             self.store.save(record)
         return record
+
+    def user_for(self, claims: Mapping[str, Any], issuer: str, subject: str, provider: str,
+                 expires_at: float | None, granted: Iterable[str]) -> User:
+        """The User for a session: claims, the provider's groups claim, ``[auth.roles]``."""
+        config = self.config.providers.get(provider)
+        return user_from_claims(
+            claims, issuer=issuer, subject=subject, provider=provider, expires_at=expires_at,
+            groups_claims=config.groups_claims if config else DEFAULT_GROUP_CLAIMS,
+            role_rules=self.config.roles, granted_roles=granted,
+        )
 
     def end_session(self, record: SessionRecord | None) -> None:
         """Revoke a session on the server: its cookie stops working everywhere."""

@@ -203,3 +203,36 @@ def user_info_module() -> Any:
     from streamlit import user_info
 
     return user_info
+
+
+# --- pages --------------------------------------------------------------------------
+
+def navigation_module() -> Any:
+    """``streamlit.commands.navigation``: its ``_navigation`` picks the page to run, for
+    ``st.navigation`` and for the ``pages/`` folder alike (``script_runner._mpa_v1``)."""
+    from streamlit.commands import navigation
+
+    return navigation
+
+
+def as_page(page: Any) -> Any:
+    """A ``st.navigation`` entry (path, callable or StreamlitPage) as a StreamlitPage."""
+    from streamlit.navigation.page import StreamlitPage
+
+    return page if isinstance(page, StreamlitPage) else StreamlitPage(page)
+
+
+def requested_page(ctx: Any, pages: list[Any]) -> Any | None:
+    """The page this run was asked for (by URL or a page link), else the default page."""
+    if ctx is None or not pages:
+        return None
+    manager = ctx.pages_manager
+    wanted_hash = manager.intended_page_script_hash
+    wanted_name = manager.intended_page_name
+    for page in pages:
+        if wanted_hash and page._script_hash == wanted_hash:
+            return page
+    for page in pages:
+        if wanted_name and page.url_path == wanted_name.strip("/"):
+            return page
+    return next((p for p in pages if p._default), pages[0])

@@ -10,9 +10,13 @@ import pytest
 from .harness import CHROMIUM, CHROMIUM_ARGS
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """One Chromium for the whole run; missing Chromium or Playwright fails, never skips."""
+    """One Chromium per test module; missing Chromium or Playwright fails, never skips.
+
+    Module scope: Playwright's sync API holds an event loop while it runs, which would
+    break asyncio tests collected after it.
+    """
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (see .ci/run)")
     from playwright.sync_api import sync_playwright

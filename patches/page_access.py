@@ -1,0 +1,95 @@
+"""Enforce ``[auth.access]`` and ``require_login`` before a page's script runs.
+
+Touch point: ``streamlit.commands.navigation._navigation``, which both ``st.navigation``
+and the ``pages/`` folder (``script_runner._mpa_v1``) call to pick the page to run. The
+wrapper removes pages the user may not open (so they leave the navigation and their URL
+reaches nothing) and, when the requested page is one of them, sends a visitor to sign in
+or shows a signed-in user the 403 view instead of running it. Verified: Streamlit 1.56.0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from stauth_server import access
+from stauth_server import streamlit_internals as internals
+from stauth_server.guards import Decision
+
+VERIFIED_VERSIONS = ("1.56.0",)
+_ORIGINAL: Any = None
+
+
+def page_names(page: Any, main_dir: Path | None) -> list[str]:
+    """Every name a rule may use for a page: its url path and its file."""
+    names = [page.url_path, getattr(page, "_url_path", "") or ""]
+    source = getattr(page, "_page", None)
+    if isinstance(source, Path):
+        names.append(source.name)
+        if main_dir is not None:
+            try:
+                names.append(str(source.resolve().relative_to(main_dir)))
+            except ValueError:
+                pass
+    return [n for n in names if n is not None]
+
+
+def _flatten(pages: Sequence[Any] | Mapping[str, Sequence[Any]]) -> list[Any]:
+    if isinstance(pages, Mapping):
+        return [p for section in pages.values() for p in section]
+    return list(pages)
+
+
+def _keep(pages: Sequence[Any] | Mapping[str, Sequence[Any]], allowed: set[int]) -> Any:
+    if isinstance(pages, Mapping):
+        kept = {header: [p for p in section if id(p) in allowed] for header, section in pages.items()}
+        return {header: section for header, section in kept.items() if section}
+    return [p for p in pages if id(p) in allowed]
+
+
+def guarded_navigation(pages: Any, *, position: Any, expanded: Any) -> Any:
+    """``_navigation`` with the pages this user may not open removed or refused."""
+    rules = access.RULES
+    if not rules.active:
+        return _ORIGINAL(pages, position=position, expanded=expanded)
+    from stauth_server.script_api import current_user, forbidden_view, login
+
+    ctx = internals.script_run_ctx()
+    main_dir = Path(ctx.main_script_path).resolve().parent if ctx is not None else None
+    user = current_user()
+    normalized = _normalized(pages)
+    page_list = _flatten(normalized)
+    decisions = {id(p): rules.decide(user, page_names(p, main_dir)) for p in page_list}
+    wanted = internals.requested_page(ctx, page_list)
+    refused = decisions.get(id(wanted), Decision.ALLOW) if wanted is not None else Decision.ALLOW
+    allowed = {key for key, decision in decisions.items() if decision is Decision.ALLOW}
+    if refused is Decision.ALLOW and not allowed:
+        refused = Decision.SIGN_IN if not user.is_logged_in else Decision.FORBID
+    if refused is Decision.SIGN_IN:
+        login()
+        internals.stop_script()
+    elif refused is Decision.FORBID:
+        forbidden_view()
+        internals.stop_script()
+    return _ORIGINAL(_keep(normalized, allowed), position=position, expanded=expanded)
+
+
+def _normalized(pages: Any) -> Any:
+    """The same structure with every entry as a StreamlitPage."""
+    if isinstance(pages, Mapping):
+        return {header: [internals.as_page(p) for p in section] for header, section in pages.items()}
+    return [internals.as_page(p) for p in pages]
+
+
+def apply() -> None:
+    global _ORIGINAL
+    module = internals.navigation_module()
+    if module._navigation is guarded_navigation:
+        return
+    _ORIGINAL = module._navigation
+    module._navigation = guarded_navigation
+
+
+def is_applied() -> bool:
+    return internals.navigation_module()._navigation is guarded_navigation

@@ -1,0 +1,1 @@
+"""Identity sources besides OpenID Connect: local accounts, LDAP, trusted proxy headers."""

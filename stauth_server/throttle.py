@@ -1,0 +1,47 @@
+"""Growing delays after failed password attempts, per account and per address."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+
+
+class Throttle:
+    """After ``free`` failures, each further failure doubles the wait (up to ``cap``)."""
+
+    def __init__(self, free: int = 3, base_seconds: float = 1.0, cap_seconds: float = 300.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self.free, self.base, self.cap = free, base_seconds, cap_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._failures: dict[str, tuple[int, float]] = {}
+
+    def wait_seconds(self, keys: Iterable[str]) -> float:
+        """How long these keys must still wait before another attempt (0 when allowed)."""
+        now = self._clock()
+        with self._lock:
+            waits = [self._until(key) - now for key in keys]
+        return max([0.0, *waits])
+
+    def _until(self, key: str) -> float:
+        count, last = self._failures.get(key, (0, 0.0))
+        if count < self.free:
+            return 0.0
+        return last + min(self.cap, self.base * 2 ** (count - self.free))
+
+    def failure(self, keys: Iterable[str]) -> None:
+        now = self._clock()
+        with self._lock:
+            for key in keys:
+                count, last = self._failures.get(key, (0, now))
+                if now - last > self.cap * 4:
+                    count = 0
+                self._failures[key] = (count + 1, now)
+            if len(self._failures) > 100_000:
+                self._failures = {k: v for k, v in self._failures.items() if now - v[1] <= self.cap * 4}
+
+    def success(self, keys: Iterable[str]) -> None:
+        with self._lock:
+            for key in keys:
+                self._failures.pop(key, None)

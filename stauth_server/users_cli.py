@@ -1,0 +1,99 @@
+"""``streamlit-auth users``: manage a local users file (passwords never on the command line)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .sources.local import LocalAccount, UsersFile, UsersFileError, hash_password, valid_username
+
+MIN_PASSWORD = 8
+
+
+def _load(path: str, *, must_exist: bool = True) -> tuple[UsersFile, dict[str, LocalAccount]]:
+    users = UsersFile(Path(path))
+    if not users.path.exists():
+        if must_exist:
+            raise click.ClickException(f"{path}: no such users file")
+        return users, {}
+    try:
+        return users, users.accounts()
+    except UsersFileError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < MIN_PASSWORD:
+        raise click.ClickException(f"passwords need at least {MIN_PASSWORD} characters")
+    return password
+
+
+@click.group("users")
+def users() -> None:
+    """Manage a local users file (argon2id hashes)."""
+
+
+@users.command("add")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("username")
+@click.option("--email", default=None)
+@click.option("--name", default=None)
+@click.option("--role", "roles", multiple=True, help="repeatable")
+@click.option("--password-stdin", is_flag=True, help="read the password from standard input")
+def add(file: str, username: str, email: str | None, name: str | None, roles: tuple[str, ...],
+        password_stdin: bool) -> None:
+    """Add USERNAME to FILE (created if missing); the password is asked for."""
+    store, accounts = _load(file, must_exist=False)
+    if not valid_username(username):
+        raise click.ClickException("usernames use letters, digits and . _ - @ +")
+    if username in accounts:
+        raise click.ClickException(f"{username} already exists in {file} (use: users passwd)")
+    accounts[username] = LocalAccount(username, hash_password(_password(password_stdin)), email, name, tuple(roles))
+    store.save(accounts.values())
+    click.echo(f"added {username} to {file}")
+
+
+@users.command("passwd")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="read the password from standard input")
+def passwd(file: str, username: str, password_stdin: bool) -> None:
+    """Set a new password for USERNAME."""
+    store, accounts = _load(file)
+    if username not in accounts:
+        raise click.ClickException(f"no user {username} in {file}")
+    old = accounts[username]
+    accounts[username] = LocalAccount(old.username, hash_password(_password(password_stdin)), old.email, old.name,
+                                      old.roles, old.disabled)
+    store.save(accounts.values())
+    click.echo(f"password of {username} changed")
+
+
+@users.command("disable")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("username")
+def disable(file: str, username: str) -> None:
+    """Disable USERNAME (they can no longer sign in)."""
+    store, accounts = _load(file)
+    if username not in accounts:
+        raise click.ClickException(f"no user {username} in {file}")
+    old = accounts[username]
+    accounts[username] = LocalAccount(old.username, old.password_hash, old.email, old.name, old.roles, True)
+    store.save(accounts.values())
+    click.echo(f"{username} disabled")
+
+
+@users.command("list")
+@click.argument("file", type=click.Path(dir_okay=False))
+def list_users(file: str) -> None:
+    """List the accounts of FILE (never their hashes)."""
+    _, accounts = _load(file)
+    for account in sorted(accounts.values(), key=lambda a: a.username):
+        state = "disabled" if account.disabled else "active"
+        click.echo(f"{account.username}\t{account.email or '-'}\t{','.join(account.roles) or '-'}\t{state}")
