@@ -65,7 +65,7 @@ async def signed_in(fetch, op) -> dict[str, str]:
     jar = cookies_of(login)
     query = urlencode(op.authorize(login.headers["Location"]))
     done = await fetch(f"/base/oauth2callback?{query}", headers={"Cookie": cookie_header(jar)})
-    assert done.code == 302 and done.headers["Location"] == "/base/reports"
+    assert done.code == 303 and done.headers["Location"] == "/base/reports"
     return {k: v for k, v in cookies_of(done).items() if k.startswith("stauth_session") and v}
 
 
