@@ -138,9 +138,6 @@ class SignInService:
     def _start_session(self, signin: SignIn, provider: str, next_path: str, cookies: Mapping[str, str],
                        browser: str | None, secure: bool, path: str, source_roles: Iterable[str] = ()) -> CompletedLogin:
         now = time.time()
-        old = self.resolve(cookies, touch=False)
-        if old.record is not None:
-            self.store.delete(old.record.sid)  # a new session at every login: no fixation
         expires_at = now + self.config.default_ttl
         record = SessionRecord(
             sid=secrets.token_urlsafe(32), user_id="", provider=provider, created=now,
@@ -162,6 +159,9 @@ class SignInService:
         except CookieTooLarge as exc:
             raise SignInError(str(exc), "Your account has too much profile data to keep in a session. "
                                         "Ask the app's owner to request fewer claims.") from None
+        old = self.resolve(cookies, touch=False)
+        if old.record is not None:
+            self.store.delete(old.record.sid)  # a new session at every sign-in: no fixation
         self.store.save(record)
         return CompletedLogin(record, user, out, next_path)
 

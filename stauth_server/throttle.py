@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 class Throttle:
     """After ``free`` failures, each further failure doubles the wait (up to ``cap``)."""
 
-    def __init__(self, free: int = 3, base_seconds: float = 1.0, cap_seconds: float = 300.0,
+    def __init__(self, free: int = 3, base_seconds: float = 2.0, cap_seconds: float = 300.0,
                  clock: Callable[[], float] = time.monotonic):
         self.free, self.base, self.cap = free, base_seconds, cap_seconds
         self._clock = clock
