@@ -21,7 +21,8 @@ from .oidc.errors import SignInError
 from .pages import Theme, error_page, login_page, logout_confirm_page
 from .app_paths import app_path, cookie_path, strip_base
 from .redirects import safe_app_path
-from .signin import CompletedLogin, CookieOut, SignInService, login_cookie_name
+from .signin import CompletedLogin, CookieOut, ResolvedSession, SignInService, login_cookie_name
+from .sources.proxy import FORWARDED_HEADERS, ProxyConfig, client_address, strip_headers
 from .tornado_handlers import BaseHandler
 
 LOGGER = logging.getLogger("stauth_server.auth")
@@ -215,7 +216,7 @@ class UserinfoHandler(AuthHandler):
 
     def get(self) -> None:
         self.set_header("Cache-Control", "no-store")
-        resolved = self.service.resolve(self.request_cookies())
+        resolved = request_identity(self.service, self.request)
         for cookie in resolved.clear:
             self.set_cookie_out(cookie)
         if not resolved.user.is_logged_in:
@@ -229,6 +230,41 @@ def _json(data: Any) -> bytes:
     import json
 
     return json.dumps(data, separators=(",", ":")).encode()
+
+
+#: Where the TCP peer's address is kept once X-Forwarded-For has replaced ``remote_ip``.
+PEER_ATTRIBUTE = "stauth_peer"
+
+
+def request_identity(service: SignInService, request: Any) -> ResolvedSession:
+    """Who sent a Tornado request: a trusted proxy's headers, else our session cookie."""
+    cookies = {name: morsel.value for name, morsel in request.cookies.items()}
+    return service.identify(cookies, request.headers, getattr(request, PEER_ATTRIBUTE, request.remote_ip))
+
+
+def sanitizing_find_handler(find_handler: Callable[..., Any], proxy: ProxyConfig) -> Callable[..., Any]:
+    """Wrap ``Application.find_handler``: before any handler (Streamlit's included) sees a
+    request, identity and X-Forwarded headers from untrusted peers are removed, and a
+    trusted proxy's X-Forwarded-For/-Proto/-Host become the request's client and scheme."""
+
+    def find(request: Any, **kwargs: Any) -> Any:
+        peer = request.remote_ip
+        setattr(request, PEER_ATTRIBUTE, peer)
+        if proxy.trusts(peer):
+            client = client_address(request.headers.get("X-Forwarded-For"), proxy)
+            if client:
+                request.remote_ip = client
+            scheme = (request.headers.get("X-Forwarded-Proto") or "").split(",")[0].strip().lower()
+            if scheme in ("http", "https"):
+                request.protocol = scheme
+            host = (request.headers.get("X-Forwarded-Host") or "").split(",")[0].strip()
+            if host:
+                request.host = host
+        else:
+            strip_headers(request.headers, (*proxy.identity_headers, *FORWARDED_HEADERS))
+        return find_handler(request, **kwargs)
+
+    return find
 
 
 def push_identity(browser: str | None, sid: str | None, user: User, tokens: dict[str, Any],
@@ -266,8 +302,7 @@ class _IdentityRuntime:
 
     def connect_session(self, client: Any, user_info: dict[str, Any], existing_session_id: str | None = None,
                         **kwargs: Any) -> str:
-        cookies = {name: morsel.value for name, morsel in client.request.cookies.items()}
-        resolved = self._service.resolve(cookies)
+        resolved = request_identity(self._service, client.request)
         tokens = resolved.record.tokens if resolved.record else {}
         user_info.clear()
         user_info.update(streamlit_user_info(resolved.user, tokens, self._service.config.expose_tokens))

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from .durations import parse_duration
 from .errors import ConfigError
 from .oidc.presets import PRESETS, resolve_preset
+from .sources.proxy import ProxyConfig, parse_proxy
 from .roles import DEFAULT_GROUP_CLAIMS, GROUP_CLAIM_PRESETS, RoleRule, group_claims, parse_roles
 
 LOGGER = logging.getLogger("stauth_server.config")
@@ -77,10 +78,11 @@ class ServerConfig:
     access: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
     require_login: bool = False
     users_file: Path | None = None
+    proxy: ProxyConfig | None = None
 
     @property
     def sign_in_enabled(self) -> bool:
-        return bool(self.providers) or self.users_file is not None
+        return bool(self.providers) or self.users_file is not None or self.proxy is not None
 
 
 def _routes(auth: Mapping[str, Any], app_dir: Path) -> tuple[Path, ...]:
@@ -275,7 +277,8 @@ def parse_server_config(auth: Mapping[str, Any], app_dir: Path) -> ServerConfig:
     rules = dict(roles=MappingProxyType(parse_roles(auth.get("roles"))), access=MappingProxyType(_access(auth)),
                  require_login=require_login)
     users_file = _users_file(auth, app_dir)
-    if not providers and users_file is None:
+    proxy = parse_proxy(auth.get("proxy"))
+    if not providers and users_file is None and proxy is None:
         return ServerConfig(routes=routes, **rules)
     try:
         default_ttl = parse_duration(auth.get("default_ttl", DEFAULT_TTL), "[auth] default_ttl")
@@ -287,6 +290,7 @@ def parse_server_config(auth: Mapping[str, Any], app_dir: Path) -> ServerConfig:
         routes=routes,
         redirect_uri=_redirect_uri(auth) if providers else None,
         users_file=users_file,
+        proxy=proxy,
         cookie_secrets=_secrets(auth),
         default_ttl=default_ttl,
         idle_timeout=idle_timeout,

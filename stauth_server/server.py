@@ -42,7 +42,7 @@ def build_handlers(registry: RouteRegistry, service: SignInService | None = None
     if service is not None:
         from . import auth_handlers as auth
 
-        identify = lambda cookies: service.resolve(cookies).user  # noqa: E731
+        identify = lambda request: auth.request_identity(service, request).user  # noqa: E731
         kwargs = {"service": service}
         handlers += [
             (under_base(r"/auth/login/?$"), auth.LoginHandler, kwargs),
@@ -85,6 +85,10 @@ class AuthServer(internals.server_base_class()):  # type: ignore[misc]
         app = super()._create_app()
         self.registry.check_reserved(internals.STREAMLIT_RESERVED_PREFIXES, _static_top_level_names())
         app.add_handlers(r".*$", build_handlers(self.registry, self.signin, self._runtime))
+        if self.auth_config.proxy is not None:
+            from .auth_handlers import sanitizing_find_handler
+
+            app.find_handler = sanitizing_find_handler(app.find_handler, self.auth_config.proxy)
         self.registry.seal()
         return app
 

@@ -214,6 +214,16 @@ class SignInService:
             self.store.save(record)
         return record
 
+    def identify(self, cookies: Mapping[str, str], headers: Mapping[str, str], peer: str | None,
+                 *, touch: bool = True) -> ResolvedSession:
+        """Who made a request: a trusted proxy's assertion first, else the session cookie."""
+        proxy = self.config.proxy
+        if proxy is not None and proxy.trusts(peer):
+            claims = proxy.claims_from(headers)
+            if claims is not None:
+                return ResolvedSession(user=self.user_for(claims, "proxy", claims["sub"], "proxy", None, ()))
+        return self.resolve(cookies, touch=touch)
+
     def user_for(self, claims: Mapping[str, Any], issuer: str, subject: str, provider: str,
                  expires_at: float | None, granted: Iterable[str]) -> User:
         """The User for a session: claims, the provider's groups claim, ``[auth.roles]``."""

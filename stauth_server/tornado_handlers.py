@@ -81,14 +81,14 @@ class RouteHandler(BaseHandler):
 
     SUPPORTED_METHODS = KNOWN_METHODS
 
-    def initialize(self, route: Route, identify: Callable[[dict[str, str]], User] | None = None) -> None:
+    def initialize(self, route: Route, identify: Callable[[Any], User] | None = None) -> None:
         self.route = route
         self.identify = identify
 
     def current_identity(self) -> User:
         if self.identify is None:
             return ANONYMOUS
-        return self.identify({name: morsel.value for name, morsel in self.request.cookies.items()})
+        return self.identify(self.request)
 
     async def _serve(self, **path_params: str) -> None:
         route = self.route

@@ -34,6 +34,7 @@ def bare_auth_server(tmp_path: Path) -> AuthServer:
     server._runtime = MagicMock()
     server._main_script_path = str(tmp_path / "app.py")
     server.signin = None
+    server.auth_config = ServerConfig()
     return server
 
 
