@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the test suite uses on a fresh Debian 12 machine (run as root):
 # the package with its test extras, Debian's Chromium for the end-to-end tests, and Node's
-# oidc-provider (a real OpenID Provider) from tests/op's lock file, and Redis (shared sessions).
+# oidc-provider (a real OpenID Provider) from tests/op's lock file, Redis (shared sessions)
+# and OpenLDAP's slapd (LDAP sign-in). Nothing is started here: the tests start what they use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,8 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v slapd >/dev/null 2>&1 || [ -x /usr/sbin/slapd ] || missing+=(slapd)
+command -v ldapadd >/dev/null 2>&1 || missing+=(ldap-utils)
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null

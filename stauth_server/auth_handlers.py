@@ -95,7 +95,7 @@ class LoginHandler(AuthHandler):
         next_path = safe_next(self.get_query_argument("next", None) or self._referring_path())
         provider = self.get_query_argument("provider", None)
         providers = self.service.providers
-        if provider is None and len(providers) == 1 and self.service.users is None:
+        if provider is None and len(providers) == 1 and not self.service.password_sources:
             provider = next(iter(providers))
         if provider is None:
             self.show_login_page(next_path)
@@ -126,7 +126,8 @@ class LoginHandler(AuthHandler):
         try:
             done = await self.blocking(self.service.password_login, username, password, self.request.remote_ip,
                                        next_path, self.request_cookies(), self.browser(),
-                                       secure=self.secure, path=cookie_path())
+                                       secure=self.secure, path=cookie_path(),
+                                       source=self.get_body_argument("source", None))
         except SignInError as exc:
             LOGGER.info("password sign-in failed: %s", exc)
             self.show_login_page(next_path, exc.user_message, username, status=exc.status if exc.status != 400 else 401)
@@ -138,7 +139,7 @@ class LoginHandler(AuthHandler):
         self.set_status(status)
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.finish(login_page(app_path("/auth/login"), providers, next_path,
-                               password_form=self.service.users is not None, xsrf_form_html=self.xsrf_form_html(),
+                               password_sources=self.service.password_sources, xsrf_form_html=self.xsrf_form_html(),
                                error=error, username=username, theme=app_theme()))
 
     def _referring_path(self) -> str | None:

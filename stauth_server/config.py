@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from .durations import parse_duration
 from .errors import ConfigError
 from .oidc.presets import PRESETS, resolve_preset
+from .sources.ldap import LdapConfig, parse_ldap
 from .sources.proxy import ProxyConfig, parse_proxy
 from .roles import DEFAULT_GROUP_CLAIMS, GROUP_CLAIM_PRESETS, RoleRule, group_claims, parse_roles
 
@@ -79,10 +80,11 @@ class ServerConfig:
     require_login: bool = False
     users_file: Path | None = None
     proxy: ProxyConfig | None = None
+    ldap: LdapConfig | None = None
 
     @property
     def sign_in_enabled(self) -> bool:
-        return bool(self.providers) or self.users_file is not None or self.proxy is not None
+        return any((self.providers, self.users_file, self.proxy, self.ldap))
 
 
 def _routes(auth: Mapping[str, Any], app_dir: Path) -> tuple[Path, ...]:
@@ -278,7 +280,8 @@ def parse_server_config(auth: Mapping[str, Any], app_dir: Path) -> ServerConfig:
                  require_login=require_login)
     users_file = _users_file(auth, app_dir)
     proxy = parse_proxy(auth.get("proxy"))
-    if not providers and users_file is None and proxy is None:
+    ldap = parse_ldap(auth.get("ldap"))
+    if not providers and users_file is None and proxy is None and ldap is None:
         return ServerConfig(routes=routes, **rules)
     try:
         default_ttl = parse_duration(auth.get("default_ttl", DEFAULT_TTL), "[auth] default_ttl")
@@ -291,6 +294,7 @@ def parse_server_config(auth: Mapping[str, Any], app_dir: Path) -> ServerConfig:
         redirect_uri=_redirect_uri(auth) if providers else None,
         users_file=users_file,
         proxy=proxy,
+        ldap=ldap,
         cookie_secrets=_secrets(auth),
         default_ttl=default_ttl,
         idle_timeout=idle_timeout,

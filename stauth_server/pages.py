@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from html import escape
 from urllib.parse import urlencode
@@ -18,7 +18,7 @@ a.button,button{display:block;width:100%;margin:.5rem 0;padding:.7rem 1rem;borde
 border-radius:.5rem;background:var(--bg);color:var(--fg);font:inherit;text-align:center;text-decoration:none;cursor:pointer}
 a.button:hover,button:hover{border-color:var(--accent);color:var(--accent)}
 label{display:block;margin:.75rem 0 .25rem;font-weight:600}
-input{width:100%;padding:.65rem .8rem;border:1px solid var(--muted);border-radius:.5rem;background:var(--bg);
+input,select{width:100%;padding:.65rem .8rem;border:1px solid var(--muted);border-radius:.5rem;background:var(--bg);
 color:var(--fg);font:inherit}input:focus{outline:2px solid var(--accent);border-color:var(--accent)}
 button.primary{margin-top:1.25rem;background:var(--accent);border-color:var(--accent);color:#fff;font-weight:600}
 button.primary:hover{color:#fff;filter:brightness(1.08)}
@@ -55,22 +55,32 @@ class Theme:
 
 
 def login_page(login_path: str, providers: Iterable[tuple[str, str]], next_path: str, *,
-               password_form: bool, xsrf_form_html: str, error: str | None = None, username: str = "",
-               theme: Theme = Theme()) -> str:
-    """Every way in: a button per provider, and the password form (works without JS)."""
+               password_sources: Sequence[str], xsrf_form_html: str, error: str | None = None,
+               username: str = "", theme: Theme = Theme()) -> str:
+    """Every way in: a button per provider, and the password form (works without JS).
+
+    ``password_sources``: "local" and/or "ldap"; with both, the form lets the user pick.
+    """
     buttons = "".join(
         f'<a class=button href="{escape(login_path)}?{escape(urlencode({"provider": name, "next": next_path}))}">'
         f"Continue with {escape(display)}</a>"
         for name, display in providers
     )
     form = ""
-    if password_form:
+    if password_sources:
+        labels = {"local": "App account", "ldap": "Directory (LDAP)"}
+        if len(password_sources) > 1:
+            options = "".join(f'<option value="{escape(s)}">{escape(labels.get(s, s))}</option>' for s in password_sources)
+            chooser = f'<label for=source>Sign in with</label><select id=source name=source>{options}</select>'
+        else:
+            chooser = f'<input type=hidden name=source value="{escape(password_sources[0])}">'
+
         alert = f'<p class=error role=alert id=form-error>{escape(error)}</p>' if error else ""
         described = ' aria-describedby=form-error' if error else ""
         form = (
             f'<form method=post action="{escape(login_path)}">{xsrf_form_html}'
             f'<input type=hidden name=next value="{escape(next_path)}">'
-            f"{alert}"
+            f"{alert}{chooser}"
             f'<label for=username>Username</label><input id=username name=username autocomplete=username '
             f'required autocapitalize=none value="{escape(username)}"{described}>'
             f'<label for=password>Password</label><input id=password name=password type=password '

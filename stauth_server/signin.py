@@ -23,6 +23,7 @@ from .oidc.client import LoginRequest, OIDCClient, SignIn
 from .oidc.errors import ProviderUnavailable, SignInError, StateMismatch
 from .oidc.github import GitHubClient
 from .session import LOGIN_COOKIE, CookieTooLarge, SESSION_COOKIE, Sealer, candidate_names, chunk_names, cookie_name, join_value, split_value
+from .sources.ldap import LdapSource, LdapUnavailable
 from .sources.local import UsersFile, verify
 from .throttle import Throttle
 from .session_store import SessionRecord, SessionStore, make_store
@@ -83,6 +84,7 @@ class SignInService:
         self._sessions = Sealer(config.cookie_secrets, "session")
         self._logins = Sealer(config.cookie_secrets, "login")
         self.users = UsersFile(config.users_file) if config.users_file is not None else None
+        self.ldap = LdapSource(config.ldap) if config.ldap is not None else None
         self.throttle = Throttle()
         self.clients: dict[str, OIDCClient | GitHubClient] = dict(clients) if clients is not None else {
             name: (GitHubClient if provider.kind == "github" else OIDCClient)(provider, str(config.redirect_uri))
@@ -118,22 +120,43 @@ class SignInService:
         signin = self._client(login.provider).finish(params, login)
         return self._start_session(signin, login.provider, login.next_path, cookies, browser, secure, path)
 
+    @property
+    def password_sources(self) -> list[str]:
+        """The password sources configured, in the order the login form offers them."""
+        return [name for name, on in (("local", self.users is not None), ("ldap", self.ldap is not None)) if on]
+
     def password_login(self, username: str, password: str, client_ip: str | None, next_path: str,
-                       cookies: Mapping[str, str], browser: str | None, *, secure: bool, path: str) -> CompletedLogin:
-        """Sign in with a local account (blocks: argon2). Throttled per account and address."""
-        if self.users is None:
-            raise SignInError("local accounts are not configured", "Password sign-in is not available.")
-        keys = [f"user:{username.lower()}", f"ip:{client_ip}"]
+                       cookies: Mapping[str, str], browser: str | None, *, secure: bool, path: str,
+                       source: str | None = None) -> CompletedLogin:
+        """Sign in with a local account or LDAP (blocks). Throttled per account and address."""
+        source = source or next(iter(self.password_sources), "")
+        if source not in self.password_sources:
+            raise SignInError(f"password source {source[:32]!r} not configured", "Password sign-in is not available.")
+        keys = [f"user:{source}:{username.lower()}", f"ip:{client_ip}"]
         wait = self.throttle.wait_seconds(keys)
         if wait > 0:
             raise TooManyAttempts(f"throttled {keys}", f"Too many attempts. Try again in {int(wait) + 1} seconds.")
-        account = verify(self.users, username, password)
-        if account is None:
+        found = self._check_password(source, username, password)
+        if found is None:
             self.throttle.failure(keys)
-            raise SignInError(f"local sign-in refused for {username[:64]!r}", "Wrong username or password.")
+            raise SignInError(f"{source} sign-in refused for {username[:64]!r}", "Wrong username or password.")
         self.throttle.success(keys)
-        signin = SignIn(issuer="local", subject=account.username, claims=account.claims())
-        return self._start_session(signin, "local", next_path, cookies, browser, secure, path, account.roles)
+        signin, roles = found
+        return self._start_session(signin, source, next_path, cookies, browser, secure, path, roles)
+
+    def _check_password(self, source: str, username: str, password: str) -> tuple[SignIn, tuple[str, ...]] | None:
+        if source == "local":
+            account = verify(self.users, username, password)  # type: ignore[arg-type]
+            if account is None:
+                return None
+            return SignIn(issuer="local", subject=account.username, claims=account.claims()), account.roles
+        try:
+            claims = self.ldap.authenticate(username, password)  # type: ignore[union-attr]
+        except LdapUnavailable as exc:
+            raise SignInError(str(exc), "The directory cannot be reached right now. Try again later.") from None
+        if claims is None:
+            return None
+        return SignIn(issuer=f"ldap:{self.config.ldap.server_uri}", subject=claims["sub"], claims=claims), ()  # type: ignore[union-attr]
 
     def _start_session(self, signin: SignIn, provider: str, next_path: str, cookies: Mapping[str, str],
                        browser: str | None, secure: bool, path: str, source_roles: Iterable[str] = ()) -> CompletedLogin:
