@@ -55,6 +55,11 @@ def run_login_hooks(user: User, source: str, hooks: Iterable[LoginHook] | None =
             LOGGER.error("on_login hook %s returned %s, not a dict or None", hook, type(result).__name__)
             raise LoginRefused("The app could not complete your sign-in. Try again later.")
         extra_roles = result.get("roles", [])
-        roles.extend(str(r) for r in ([extra_roles] if isinstance(extra_roles, str) else extra_roles))
+        if isinstance(extra_roles, str):
+            extra_roles = [extra_roles]
+        if not isinstance(extra_roles, (list, tuple)) or not all(isinstance(r, str) for r in extra_roles):
+            LOGGER.error("on_login hook %s returned roles=%r, not a list of strings", hook, extra_roles)
+            raise LoginRefused("The app could not complete your sign-in. Try again later.")
+        roles.extend(extra_roles)
         claims.update({k: v for k, v in result.items() if k != "roles"})
     return claims, roles

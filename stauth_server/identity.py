@@ -76,7 +76,7 @@ def user_from_claims(
     ``email`` (it stays in ``claims``): roles and domains must not trust it. Groups come
     from ``groups_claims``; roles from ``granted_roles`` plus the ``[auth.roles]`` rules.
     """
-    email = _text(claims.get("email")) if claims.get("email_verified") is not False else None
+    email = _text(claims.get("email")) if not _unverified(claims.get("email_verified")) else None
     groups = groups_from(claims, groups_claims)
     uid = user_id(issuer, subject)
     return User(
@@ -107,6 +107,11 @@ def streamlit_user_info(user: User, tokens: Mapping[str, Any], expose: tuple[str
     if expose:
         info["tokens"] = {kind: tokens[f"{kind}_token"] for kind in expose if tokens.get(f"{kind}_token")}
     return info
+
+
+def _unverified(flag: Any) -> bool:
+    """``email_verified`` says no (some providers send the string "false")."""
+    return flag is False or (isinstance(flag, str) and flag.strip().lower() == "false")
 
 
 def _text(value: Any) -> str | None:

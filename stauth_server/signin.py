@@ -24,7 +24,7 @@ from .oidc.errors import ProviderUnavailable, SignInError, StateMismatch
 from .oidc.github import GitHubClient
 from .session import LOGIN_COOKIE, CookieTooLarge, SESSION_COOKIE, Sealer, candidate_names, chunk_names, cookie_name, join_value, split_value
 from .sources.ldap import LdapSource, LdapUnavailable
-from .sources.local import UsersFile, verify
+from .sources.local import UsersFile, UsersFileError, verify
 from .throttle import Throttle
 from .session_store import SessionRecord, SessionStore, make_store
 
@@ -146,7 +146,10 @@ class SignInService:
 
     def _check_password(self, source: str, username: str, password: str) -> tuple[SignIn, tuple[str, ...]] | None:
         if source == "local":
-            account = verify(self.users, username, password)  # type: ignore[arg-type]
+            try:
+                account = verify(self.users, username, password)  # type: ignore[arg-type]
+            except UsersFileError as exc:
+                raise SignInError(str(exc), "Password sign-in is unavailable right now. Try again later.") from None
             if account is None:
                 return None
             return SignIn(issuer="local", subject=account.username, claims=account.claims()), account.roles

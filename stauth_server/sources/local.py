@@ -15,8 +15,10 @@ passwords get the same answer after the same work (a dummy hash is verified).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import tempfile
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -80,6 +82,9 @@ def _parse(path: Path, text: str) -> dict[str, LocalAccount]:
         roles = entry.get("roles", [])
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
             raise UsersFileError(f"{where}: roles must be a list of strings")
+        for key in ("email", "name"):
+            if entry.get(key) is not None and not isinstance(entry[key], str):
+                raise UsersFileError(f"{where}: {key} must be a string")
         accounts[str(username)] = LocalAccount(
             username=str(username), password_hash=entry["password_hash"],
             email=entry.get("email") or None, name=entry.get("name") or None,
@@ -132,11 +137,15 @@ class UsersFile:
     def save(self, accounts: Iterable[LocalAccount]) -> None:
         """Write atomically (a temporary file renamed over the old one), owner-only."""
         text = render(accounts)
-        tmp = self.path.with_name(f".{self.path.name}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, self.path)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)  # 0600, never reused
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
 
 
 _DUMMY_HASH = HASHER.hash("streamlit-auth: a password nobody has")
