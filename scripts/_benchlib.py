@@ -306,12 +306,25 @@ def threads_runtime_seconds(pid: int) -> float:
     return total / 1e9
 
 
+def process_ticks_seconds(pid: int) -> float:
+    """utime + stime of ``pid`` from /proc/<pid>/stat: every thread, exited ones included
+    (clock-tick precision)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _CLK_TCK
+
+
 class OthersMeter:
     """CPU used by processes that are not ours over an interval, in % of one CPU.
 
     "Ours" is this process, its descendants (a browser started by Playwright, for
-    instance) and the process trees of ``roots`` (the benchmarked servers). Our CPU is
-    read per thread in nanoseconds; the machine's busy time comes from /proc/stat in
+    instance) and the process trees of ``roots`` (the benchmarked servers). A process's
+    CPU is the larger of its live threads' time (nanoseconds) and its /proc/<pid>/stat
+    time (clock ticks, but counting threads that ended meanwhile: Streamlit runs every
+    script in a thread of its own). The machine's busy time comes from /proc/stat in
     clock ticks (10 ms), so over a short interval the result is coarse (about +-10% of a
     CPU for 0.2 s) and errs high when one of our processes exits meanwhile: use it to
     flag disturbed samples with a generous threshold, not as a precise measure.
@@ -320,11 +333,11 @@ class OthersMeter:
 
     def __init__(self, roots: Sequence[int] = ()):
         self.roots = list(roots)
-        self._start: tuple[float, float, float, dict[int, float]] | None = None
+        self._start: tuple[float, float, float, dict[int, tuple[float, float]]] | None = None
 
-    def _sample(self) -> tuple[float, float, float, dict[int, float]]:
+    def _sample(self) -> tuple[float, float, float, dict[int, tuple[float, float]]]:
         pids = process_tree([os.getpid(), *self.roots]) - {os.getpid()}
-        per_pid = {pid: threads_runtime_seconds(pid) for pid in pids}
+        per_pid = {pid: (threads_runtime_seconds(pid), process_ticks_seconds(pid)) for pid in pids}
         return time.perf_counter(), busy_cpu_seconds(), own_cpu_seconds(), per_pid
 
     def start(self) -> None:
@@ -335,7 +348,10 @@ class OthersMeter:
         assert self._start is not None, "start() first"
         t0, busy0, own0, pids0 = self._start
         t1, busy1, own1, pids1 = self._sample()
-        ours = own1 - own0 + sum(cpu - pids0.get(pid, 0.0) for pid, cpu in pids1.items())
+        ours = own1 - own0
+        for pid, (threads1, ticks1) in pids1.items():
+            threads0, ticks0 = pids0.get(pid, (0.0, 0.0))
+            ours += max(threads1 - threads0, ticks1 - ticks0)
         elapsed = max(t1 - t0, 1e-6)
         return max(0.0, (busy1 - busy0) - ours) / elapsed * 100
 

@@ -314,8 +314,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="6 loads and 12 websocket sessions per side")
     parser.add_argument("--disturbed", type=float, default=35.0, metavar="PCT",
                         help="a load is disturbed when other processes used more than PCT%% of a CPU (35)")
-    parser.add_argument("--budget", type=float, default=150.0, metavar="S",
-                        help="time budget for waiting out other processes and re-runs (150 s)")
+    parser.add_argument("--budget", type=float, default=110.0, metavar="S",
+                        help="time budget for waiting out other processes and re-runs (110 s)")
     args = parser.parse_args()
     loads = args.loads or (6 if args.quick else 20)
     ws_runs = args.ws_runs or (12 if args.quick else 40)
@@ -432,6 +432,9 @@ server_metadata_url = "http://{HOST}:{op_port}/.well-known/openid-configuration"
         for kind in KINDS:
             values = [c.to_finished for c in connects[kind]]
             print(f"  {kind:<5} handshake->script_finished: {' '.join(f'{v:.0f}' for v in values)}")
+        pair_others = [c.others for c in connects["ours"]]
+        print(f"  other processes per pair of sessions: median {median(pair_others):.0f}%, "
+              f"max {max(pair_others):.0f}% of a CPU")
         for kind in KINDS:
             if procs[kind].poll() is not None:
                 raise RuntimeError(f"the {kind} server exited during the benchmark")

@@ -122,7 +122,23 @@ def test_hooks_add_roles_once_per_sign_in_and_can_refuse(context, rbac):
     assert refused.request.get(rbac.url("/auth/userinfo")).json()["name"] == "Carol"
 
 
+def test_the_form_works_without_javascript(browser, rbac):
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(rbac.url("/auth/login"))
+        page.fill("#username", "carol")
+        page.fill("#password", password("carol"))
+        with page.expect_navigation():
+            page.click("button[type=submit]")
+        assert any(c["name"] == "stauth_session" and c["httpOnly"] for c in context.cookies())
+        assert context.request.get(rbac.url("/auth/userinfo")).json()["name"] == "Carol"
+    finally:
+        context.close()
+
+
 def test_wrong_password_and_unknown_user_read_the_same_then_get_throttled(context, rbac):
+    """Last in the module: it leaves this address throttled for a while."""
     page = sign_in(context, rbac, "alice", secret="wrong-one")
     page.get_by_text("Wrong username or password.").wait_for()
     unknown = sign_in(context, rbac, "nobody-here")
@@ -138,17 +154,3 @@ def test_wrong_password_and_unknown_user_read_the_same_then_get_throttled(contex
     statuses = [attempt("wrong-again") for _ in range(3)]
     assert statuses[-1] == 429 and 401 in statuses
     assert attempt(password("alice")) == 429   # even the right password waits
-
-
-def test_the_form_works_without_javascript(browser, rbac):
-    context = browser.new_context(java_script_enabled=False)
-    try:
-        page = context.new_page()
-        page.goto(rbac.url("/auth/login"))
-        page.fill("#username", "carol")
-        page.fill("#password", password("carol"))
-        page.click("button[type=submit]")
-        assert any(c["name"] == "stauth_session" and c["httpOnly"] for c in context.cookies())
-        assert context.request.get(rbac.url("/auth/userinfo")).json()["name"] == "Carol"
-    finally:
-        context.close()
