@@ -140,7 +140,11 @@ class LoginHandler(AuthHandler):
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.finish(login_page(app_path("/auth/login"), providers, next_path,
                                password_sources=self.service.password_sources, xsrf_form_html=self.xsrf_form_html(),
-                               error=error, username=username, theme=app_theme()))
+                               error=error, username=username, theme=app_theme(), template=self.login_template()))
+
+    def login_template(self) -> str | None:
+        path = self.service.config.login_template
+        return path.read_text(encoding="utf-8") if path is not None else None
 
     def _referring_path(self) -> str | None:
         referer = self.request.headers.get("Referer")

@@ -33,7 +33,7 @@ TOKEN_KINDS = ("id", "access")
 TOP_LEVEL_KEYS = {
     "redirect_uri", "cookie_secret", "cookie_secrets", "client_id", "client_secret",
     "server_metadata_url", "client_kwargs", "expose_tokens", "default_ttl", "idle_timeout",
-    "routes", "provider", "require_login", "groups_claim",
+    "routes", "provider", "require_login", "groups_claim", "login_template", "on_login",
 }
 #: [auth] sub-tables that are not providers.
 SECTION_KEYS = {"roles", "access", "local", "ldap", "proxy", "store"}
@@ -81,6 +81,8 @@ class ServerConfig:
     users_file: Path | None = None
     proxy: ProxyConfig | None = None
     ldap: LdapConfig | None = None
+    login_template: Path | None = None
+    on_login: tuple[Path, str] | None = None
 
     @property
     def sign_in_enabled(self) -> bool:
@@ -269,6 +271,28 @@ def _users_file(auth: Mapping[str, Any], app_dir: Path) -> Path | None:
     return path
 
 
+def _login_template(auth: Mapping[str, Any], app_dir: Path) -> Path | None:
+    raw = auth.get("login_template")
+    if raw is None:
+        return None
+    path = app_dir / raw if isinstance(raw, str) and raw else None
+    if path is None or not path.is_file():
+        raise ConfigError(f"[auth] login_template: expected an HTML file next to the app, got {raw!r}")
+    if "$login_form" not in path.read_text(encoding="utf-8"):
+        raise ConfigError(f"[auth] login_template: {path} must contain $login_form where the sign-in form goes")
+    return path
+
+
+def _on_login(auth: Mapping[str, Any], app_dir: Path) -> tuple[Path, str] | None:
+    raw = auth.get("on_login")
+    if raw is None:
+        return None
+    file, sep, function = str(raw).rpartition(":")
+    if not isinstance(raw, str) or not sep or not file.endswith(".py") or not function.isidentifier():
+        raise ConfigError(f"[auth] on_login: expected \"hooks.py:function_name\", got {raw!r}")
+    return app_dir / file, function
+
+
 def parse_server_config(auth: Mapping[str, Any], app_dir: Path) -> ServerConfig:
     """Validate ``[auth]``; relative paths are from the app script's folder."""
     routes = _routes(auth, app_dir)
@@ -277,7 +301,8 @@ def parse_server_config(auth: Mapping[str, Any], app_dir: Path) -> ServerConfig:
     if not isinstance(require_login, bool):
         raise ConfigError(f"[auth] require_login: expected true or false, got {require_login!r}")
     rules = dict(roles=MappingProxyType(parse_roles(auth.get("roles"))), access=MappingProxyType(_access(auth)),
-                 require_login=require_login)
+                 require_login=require_login, login_template=_login_template(auth, app_dir),
+                 on_login=_on_login(auth, app_dir))
     users_file = _users_file(auth, app_dir)
     proxy = parse_proxy(auth.get("proxy"))
     ldap = parse_ldap(auth.get("ldap"))

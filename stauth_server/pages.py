@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from html import escape
+from string import Template
 from urllib.parse import urlencode
 
 _STYLE = """
@@ -56,7 +57,7 @@ class Theme:
 
 def login_page(login_path: str, providers: Iterable[tuple[str, str]], next_path: str, *,
                password_sources: Sequence[str], xsrf_form_html: str, error: str | None = None,
-               username: str = "", theme: Theme = Theme()) -> str:
+               username: str = "", theme: Theme = Theme(), template: str | None = None) -> str:
     """Every way in: a button per provider, and the password form (works without JS).
 
     ``password_sources``: "local" and/or "ldap"; with both, the form lets the user pick.
@@ -89,6 +90,9 @@ def login_page(login_path: str, providers: Iterable[tuple[str, str]], next_path:
         )
         if buttons:
             form = f"{form}<p class=or>or</p>"
+    if template is not None:
+        # a custom page: $login_form is our form and buttons, $styles our stylesheet
+        return Template(template).safe_substitute(login_form=form + buttons, styles=_STYLE + theme.css())
     return _page("Sign in", f"<h1>Sign in</h1>{form}{buttons}", extra_css=theme.css())
 
 

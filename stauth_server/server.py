@@ -78,7 +78,8 @@ class AuthServer(internals.server_base_class()):  # type: ignore[misc]
             from .signin import SignInService
 
             self.signin = SignInService(self.auth_config)
-        load_routes_modules([*self.cli_routes, *self.auth_config.routes])
+        loaded = load_routes_modules([*self.cli_routes, *self.auth_config.routes])
+        _register_configured_hook(self.auth_config, loaded)
         super().__init__(main_script_path, is_hello)
 
     def _create_app(self) -> Any:
@@ -116,6 +117,24 @@ def _check_redirect_uri(config: ServerConfig) -> None:
             f"[auth] redirect_uri: its path must be {expected} (server.baseUrlPath + /oauth2callback) "
             f"to reach this app, got {config.redirect_uri!r}"
         )
+
+
+def _register_configured_hook(config: ServerConfig, loaded: list[str]) -> None:
+    """``[auth] on_login = "hooks.py:enrich"``: import the file and register the function."""
+    if config.on_login is None:
+        return
+    import sys
+
+    from .errors import ConfigError
+    from .hooks import on_login
+
+    path, function = config.on_login
+    names = [n for n in loaded if getattr(sys.modules.get(n), "__file__", None) == str(path.resolve())]
+    module = sys.modules[names[0]] if names else sys.modules[load_routes_modules([path])[0]]
+    hook = getattr(module, function, None)
+    if not callable(hook):
+        raise ConfigError(f"[auth] on_login: {path.name} has no function {function!r}")
+    on_login(hook)
 
 
 def _maintenance_interval() -> float:

@@ -34,6 +34,8 @@ def rbac(tmp_path_factory):
 cookie_secret = "{SECRET}"
 routes = ["api.py"]
 require_login = true
+login_template = "login.html"
+on_login = "api.py:stamp"
 
 [auth.local]
 users_file = "users.toml"
@@ -62,6 +64,7 @@ def test_visitors_must_sign_in_except_on_public_pages(context, rbac):
     page = context.new_page()
     page.goto(rbac.url("/"))
     page.wait_for_url("**/auth/login**")
+    page.get_by_role("heading", name="RBAC portal").wait_for()   # the custom login template
     assert page.locator("#username").get_attribute("autocomplete") == "username"
     assert page.locator("#password").get_attribute("autocomplete") == "current-password"
     public = context.new_page()
@@ -74,6 +77,7 @@ def test_admin_sees_and_opens_the_admin_page_and_guarded_function(context, rbac)
     page.get_by_text("user=Alice roles=admin").wait_for()
     page.get_by_text("secret-shown").wait_for()
     page.get_by_text("st-user-roles=admin").wait_for()
+    page.get_by_text("via=local").wait_for()            # the hook named in config ran too
     assert page.get_by_role("link", name="staff").count() == 1
     page.goto(rbac.url("/staff"))
     page.get_by_text("staff-page").wait_for()

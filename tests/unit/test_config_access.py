@@ -201,3 +201,31 @@ def test_groups_claim_is_a_known_provider_key(caplog):
     with caplog.at_level(logging.WARNING, logger="stauth_server.config"):
         parse_server_config(with_provider(corp=provider(groups_claim="teams")), Path("/app"))
     assert "groups_claim" not in caplog.text
+
+
+def test_on_login_named_in_config_is_a_file_and_a_function(tmp_path):
+    from stauth_server.config import parse_server_config
+
+    config = parse_server_config({"on_login": "hooks.py:enrich"}, tmp_path)
+    assert config.on_login == (tmp_path / "hooks.py", "enrich")
+
+
+def test_on_login_in_another_form_names_the_key(tmp_path):
+    import pytest as _pytest
+
+    from stauth_server.config import parse_server_config
+    from stauth_server.errors import ConfigError
+
+    with _pytest.raises(ConfigError, match="on_login"):
+        parse_server_config({"on_login": "enrich"}, tmp_path)
+
+
+def test_login_template_must_hold_the_form_placeholder(tmp_path):
+    import pytest as _pytest
+
+    from stauth_server.config import parse_server_config
+    from stauth_server.errors import ConfigError
+
+    (tmp_path / "login.html").write_text("<html>no placeholder</html>")
+    with _pytest.raises(ConfigError, match="login_form"):
+        parse_server_config({"login_template": "login.html"}, tmp_path)

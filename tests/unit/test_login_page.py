@@ -124,3 +124,13 @@ def test_without_a_theme_the_page_follows_the_browser():
     html = page()
     assert "prefers-color-scheme:dark" in html
     assert not re.search(r":root\{--accent:", html)
+
+
+def test_a_custom_template_receives_the_form_and_the_styles():
+    from stauth_server.pages import login_page
+
+    html = login_page("/auth/login", [("g", "Google")], "/", password_sources=["local"],
+                      xsrf_form_html="<input type=hidden name=_xsrf value=t>",
+                      template="<html><style>$styles</style><h1>Portal</h1>$login_form $unknown</html>")
+    assert "<h1>Portal</h1>" in html and 'name=password' in html and "Continue with Google" in html
+    assert "$unknown" in html and "--accent" in html

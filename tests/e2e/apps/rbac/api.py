@@ -16,3 +16,8 @@ def enrich(user: sa.User, source: str):
 @sa.route("/api/hook-calls")
 def hook_calls(request: sa.Request) -> list:
     return CALLS
+
+
+def stamp(user: sa.User, source: str) -> dict:
+    """Named in config ([auth] on_login = "api.py:stamp") rather than decorated."""
+    return {"via": source}
