@@ -15,4 +15,4 @@ def secret() -> str:
 
 st.write(secret() or "secret-skipped")
 st.button("rerun")
-st.write(f"via={st.user.get(\"via\")}")
+st.write(f"via={st.user.get('via')}")
