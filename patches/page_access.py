@@ -27,11 +27,8 @@ def page_names(page: Any, main_dir: Path | None) -> list[str]:
     source = getattr(page, "_page", None)
     if isinstance(source, Path):
         names.append(source.name)
-        if main_dir is not None:
-            try:
-                names.append(str(source.resolve().relative_to(main_dir)))
-            except ValueError:
-                pass
+        if main_dir is not None and source.is_relative_to(main_dir):
+            names.append(str(source.relative_to(main_dir)))  # pages are absolute paths already
     return [n for n in names if n is not None]
 
 
