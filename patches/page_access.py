@@ -50,7 +50,7 @@ def guarded_navigation(pages: Any, *, position: Any, expanded: Any) -> Any:
     rules = access.RULES
     if not rules.active:
         return _ORIGINAL(pages, position=position, expanded=expanded)
-    from stauth_server.script_api import current_user, forbidden_view, login
+    from stauth_server.script_api import current_user, enforce
 
     ctx = internals.script_run_ctx()
     main_dir = Path(ctx.main_script_path).resolve().parent if ctx is not None else None
@@ -63,12 +63,7 @@ def guarded_navigation(pages: Any, *, position: Any, expanded: Any) -> Any:
     allowed = {key for key, decision in decisions.items() if decision is Decision.ALLOW}
     if refused is Decision.ALLOW and not allowed:
         refused = Decision.SIGN_IN if not user.is_logged_in else Decision.FORBID
-    if refused is Decision.SIGN_IN:
-        login()
-        internals.stop_script()
-    elif refused is Decision.FORBID:
-        forbidden_view()
-        internals.stop_script()
+    enforce(refused)
     return _ORIGINAL(_keep(normalized, allowed), position=position, expanded=expanded)
 
 

@@ -226,14 +226,19 @@ def require(roles: Iterable[str] = (), groups: Iterable[str] = (), check: Callab
     ``roles`` / ``groups``, or failing ``check(user)``, sees a 403 view.
     """
     user = current_user()
-    decision = decide(user, roles=roles, groups=groups, check=check)
+    enforce(decide(user, roles=roles, groups=groups, check=check))
+    return user
+
+
+def enforce(decision: Decision) -> None:
+    """Act on a guard's decision: a visitor goes to sign in, a user without access sees
+    the 403 view; either way the script stops. ALLOW does nothing."""
     if decision is Decision.SIGN_IN:
         login()
         internals.stop_script()
     elif decision is Decision.FORBID:
         forbidden_view()
         internals.stop_script()
-    return user
 
 
 def forbidden_view(message: str = "You do not have access to this page.") -> None:
