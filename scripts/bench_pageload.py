@@ -51,9 +51,16 @@ Without a browser (second phase)
     For both phases a 95% bootstrap interval of the ratio of medians is printed: when it
     straddles the target, the measurement cannot tell, whatever the point estimate says.
 
+    ``--gc-check`` adds a third phase (about 40 s): four fresh servers (ours with
+    sign-in configured and plain, each with Streamlit's ``runner.postScriptGC`` on and
+    off), anonymous sessions over the websocket protocol. Streamlit runs a full
+    ``gc.collect()`` after every script run, whose cost grows with the number of objects
+    in the process; this phase shows how much of a difference between ours and plain
+    is that collection of a larger heap (ours imports its sign-in stack).
+
 The last line printed is ``pageload ratio ours/plain=R (browser ...; without a browser ...)``.
 
-Usage: ``python3 scripts/bench_pageload.py [-n 20] [--ws-runs 40] [--quick]``
+Usage: ``python3 scripts/bench_pageload.py [-n 20] [--ws-runs 40] [--quick] [--gc-check]``
 """
 
 from __future__ import annotations
@@ -281,6 +288,71 @@ async def connect_once(url: str, cookies: str, kind: str) -> Connect:
     return Connect(kind, (opened - started) * 1000, (finished - started) * 1000, 0.0)
 
 
+GC_CASES = ("ours", "plain", "ours-nogc", "plain-nogc")
+
+
+def gc_check(log_dir: Path, node: str, runs: int, meter_roots: list[int], threshold: float) -> None:
+    """Fresh servers, anonymous sessions, Streamlit's post-script ``gc.collect()`` on and
+    off: shows how much of a difference comes from collecting a larger heap after every
+    script run (Streamlit's ``runner.postScriptGC``, on by default)."""
+    ports = {case: free_port() for case in GC_CASES}
+    op_port = free_port()
+    urls = {case: f"http://{HOST}:{port}" for case, port in ports.items()}
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    results: dict[str, list[float]] = {case: [] for case in GC_CASES}
+    try:
+        procs["op"] = spawn([node, "op.mjs"], log_dir / "gc-op.log", cwd=OP_DIR,
+                            env={"OP_PORT": str(op_port), "RP_BASE": urls["ours"],
+                                 "OP_CLIENT_ID": CLIENT_ID, "OP_CLIENT_SECRET": CLIENT_SECRET})
+        for case in GC_CASES:
+            kind = case.split("-")[0]
+            write_app(log_dir / f"gc-{case}", None if kind == "plain" else f"""\
+[auth]
+redirect_uri = "{urls[case]}/oauth2callback"
+cookie_secret = "{SECRET}"
+client_id = "{CLIENT_ID}"
+client_secret = "{CLIENT_SECRET}"
+server_metadata_url = "http://{HOST}:{op_port}/.well-known/openid-configuration"
+""")
+            extra = ["--runner.postScriptGC", "false"] if case.endswith("nogc") else []
+            procs[case] = spawn([*app_command(kind, ports[case]), *extra], log_dir / f"gc-{case}.log",
+                                cwd=log_dir / f"gc-{case}")
+        for case in GC_CASES:
+            wait_healthy(procs[case], ports[case], timeout=90)
+        meter = OthersMeter([*meter_roots, *(proc.pid for proc in procs.values())])
+
+        async def loop() -> None:
+            for case in GC_CASES * 3:  # warm-up
+                await connect_once(urls[case] + "/", "", "plain")
+            attempts = 0
+            while len(results["ours"]) < runs and attempts < 2 * runs:
+                meter.start()
+                for case in (GC_CASES if attempts % 2 == 0 else GC_CASES[::-1]):
+                    connect = await connect_once(urls[case] + "/", "", "plain")
+                    results[case].append(connect.to_finished)
+                    await asyncio.sleep(0.05)
+                attempts += 1
+                if meter.stop() > threshold and attempts < 2 * runs:
+                    for case in GC_CASES:
+                        results[case].pop()  # a disturbed round: measured again
+                    await asyncio.sleep(0.5)
+
+        asyncio.run(loop())
+    finally:
+        for proc in procs.values():
+            stop_group(proc)
+    print(f"\ngc check: fresh servers, anonymous sessions (ours with sign-in configured), handshake -> "
+          f"script_finished, ms, {len(results['ours'])} undisturbed rounds:")
+    for case in GC_CASES:
+        values = results[case]
+        print(f"  {case:<11} median {median(values):6.1f}  min {min(values):6.1f}  max {max(values):6.1f}")
+    for suffix, label in (("", "with post-script gc.collect()"), ("-nogc", "without it (--runner.postScriptGC false)")):
+        ours_v, plain_v = results["ours" + suffix], results["plain" + suffix]
+        low, high = ratio_interval(ours_v, plain_v)
+        print(f"  ratio ours/plain {label}: {median(ours_v) / median(plain_v):.3f} "
+              f"(95% bootstrap interval {low:.3f}..{high:.3f})")
+
+
 def cookie_header(context: Any, url: str) -> str:
     return "; ".join(f"{c['name']}={c['value']}" for c in context.cookies(url))
 
@@ -312,6 +384,9 @@ def main() -> int:
     parser.add_argument("--ws-runs", type=int, default=None,
                         help="browserless websocket sessions per side (40; quick: 12)")
     parser.add_argument("--quick", action="store_true", help="6 loads and 12 websocket sessions per side")
+    parser.add_argument("--gc-check", action="store_true",
+                        help="also compare fresh servers (anonymous sessions) with Streamlit's post-script "
+                        "gc.collect() on and off (--runner.postScriptGC false): about 40 s more")
     parser.add_argument("--disturbed", type=float, default=35.0, metavar="PCT",
                         help="a load is disturbed when other processes used more than PCT%% of a CPU (35)")
     parser.add_argument("--budget", type=float, default=110.0, metavar="S",
@@ -435,6 +510,8 @@ server_metadata_url = "http://{HOST}:{op_port}/.well-known/openid-configuration"
         pair_others = [c.others for c in connects["ours"]]
         print(f"  other processes per pair of sessions: median {median(pair_others):.0f}%, "
               f"max {max(pair_others):.0f}% of a CPU")
+        if args.gc_check:
+            gc_check(log_dir, node, ws_runs, [procs["ours"].pid, procs["plain"].pid], args.disturbed)
         for kind in KINDS:
             if procs[kind].poll() is not None:
                 raise RuntimeError(f"the {kind} server exited during the benchmark")

@@ -75,3 +75,13 @@ def test_an_untrusted_browser_sees_no_identity_and_no_spoofed_header(context, pr
     page.goto(proxied.url("/"))
     page.get_by_text("proxy-user=anonymous").wait_for()
     page.get_by_text("header-seen=none").wait_for()
+
+
+def test_a_browser_behind_the_trusted_proxy_is_signed_in_in_the_app(context, proxied):
+    from .header_proxy import run_header_proxy
+
+    with run_header_proxy(proxied.port, {k: v for k, v in IDENTITY.items() if k != "X-Forwarded-For"}) as port:
+        page = context.new_page()
+        page.goto(f"http://127.0.0.1:{port}{proxied.base_path}/")
+        page.get_by_text("proxy-user=alice@example.org").wait_for()
+        page.get_by_text("header-seen=u-42").wait_for()
