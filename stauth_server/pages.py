@@ -8,6 +8,8 @@ from html import escape
 from string import Template
 from urllib.parse import urlencode
 
+from .avatars import avatar_data_url
+
 _STYLE = """
 :root{color-scheme:light dark;--fg:#31333f;--bg:#fff;--muted:#6b6f7b;--accent:#ff4b4b;--card:#f0f2f6}
 @media (prefers-color-scheme:dark){:root{--fg:#fafafa;--bg:#0e1117;--muted:#a3a8b8;--card:#262730}}
@@ -25,6 +27,7 @@ button.primary{margin-top:1.25rem;background:var(--accent);border-color:var(--ac
 button.primary:hover{color:#fff;filter:brightness(1.08)}
 .error{color:#ff4b4b;background:rgba(255,75,75,.1);padding:.5rem .75rem;border-radius:.5rem}
 .or{text-align:center;margin:1rem 0 .25rem}
+a.button{display:flex;align-items:center;justify-content:center;gap:.6rem}.icon{width:1.5rem;height:1.5rem}
 """
 
 
@@ -64,7 +67,7 @@ def login_page(login_path: str, providers: Iterable[tuple[str, str]], next_path:
     """
     buttons = "".join(
         f'<a class=button href="{escape(login_path)}?{escape(urlencode({"provider": name, "next": next_path}))}">'
-        f"Continue with {escape(display)}</a>"
+        f'<img class=icon alt="" src="{avatar_data_url(name, display)}">Continue with {escape(display)}</a>'
         for name, display in providers
     )
     form = ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import re
@@ -95,6 +96,9 @@ class AuthServer(internals.server_base_class()):  # type: ignore[misc]
 
     async def start(self) -> None:
         await super().start()
+        # What start-up loaded (Streamlit, us, the app's routes) stays for the process's
+        # life: keep it out of the full collection Streamlit runs after every script run.
+        gc.freeze()
         if self.signin is not None:
             from .maintenance import keep_sessions_current
 

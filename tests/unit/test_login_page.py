@@ -110,7 +110,8 @@ def test_the_username_is_kept_after_a_failed_attempt_but_never_the_password():
 def test_user_supplied_text_cannot_inject_markup():
     html = page(username='"><script>alert(1)</script>', error="<img src=x onerror=alert(1)>",
                 next_path='/x"><script>alert(2)</script>', providers=[("p", "<b>Evil</b>")])
-    assert "<script>" not in html and "<img" not in html and "<b>" not in html
+    assert "<script>" not in html and "<img src=x" not in html and "<b>" not in html
+    assert html.count("<img") == html.count("<img class=icon alt=")   # only our provider icons
     assert Inputs(html).inputs["username"]["value"] == '"><script>alert(1)</script>'
 
 
