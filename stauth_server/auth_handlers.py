@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -232,8 +233,6 @@ class UserinfoHandler(AuthHandler):
 
 
 def _json(data: Any) -> bytes:
-    import json
-
     return json.dumps(data, separators=(",", ":")).encode()
 
 

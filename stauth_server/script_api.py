@@ -17,7 +17,6 @@ import streamlit as st
 from . import streamlit_internals as internals
 from .cookie_outbox import OUTBOX, browser_binding
 from .cookie_rules import build_write
-from .errors import CookieError, RedirectError
 from .guards import Decision, decide
 from .identity import ANONYMOUS, User
 from .live_sessions import LIVE
