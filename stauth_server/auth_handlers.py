@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -15,7 +14,7 @@ from . import streamlit_internals as internals
 from .cookie_outbox import browser_binding
 from .cookie_rules import CookieWrite
 from .errors import RedirectError
-from .http_types import RenderedResponse, error_response
+from .http_types import error_response, render
 from .identity import ANONYMOUS, User, streamlit_user_info
 from .live_sessions import LIVE
 from .oidc.errors import SignInError
@@ -144,8 +143,7 @@ class LoginHandler(AuthHandler):
                                error=error, username=username, theme=app_theme(), template=self.login_template()))
 
     def login_template(self) -> str | None:
-        path = self.service.config.login_template
-        return path.read_text(encoding="utf-8") if path is not None else None
+        return self.service.login_template
 
     def _referring_path(self) -> str | None:
         referer = self.request.headers.get("Referer")
@@ -228,12 +226,7 @@ class UserinfoHandler(AuthHandler):
         if not resolved.user.is_logged_in:
             self.send_rendered(error_response(401, "Not signed in"))
             return
-        self.send_rendered(RenderedResponse(200, [("Content-Type", "application/json; charset=utf-8")],
-                                            _json(resolved.user.public_dict())))
-
-
-def _json(data: Any) -> bytes:
-    return json.dumps(data, separators=(",", ":")).encode()
+        self.send_rendered(render(resolved.user.public_dict()))
 
 
 #: Where the TCP peer's address is kept once X-Forwarded-For has replaced ``remote_ip``.

@@ -86,6 +86,8 @@ class SignInService:
         self.users = UsersFile(config.users_file) if config.users_file is not None else None
         self.ldap = LdapSource(config.ldap) if config.ldap is not None else None
         self.throttle = Throttle()
+        #: A custom login page (``[auth] login_template``), read once at start-up.
+        self.login_template = config.login_template.read_text(encoding="utf-8") if config.login_template else None
         self.clients: dict[str, OIDCClient | GitHubClient] = dict(clients) if clients is not None else {
             name: (GitHubClient if provider.kind == "github" else OIDCClient)(provider, str(config.redirect_uri))
             for name, provider in config.providers.items()
