@@ -7,6 +7,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -15,18 +16,41 @@ from .cookie_outbox import browser_binding
 from .cookie_rules import CookieWrite
 from .errors import RedirectError
 from .http_types import error_response, render
-from .identity import ANONYMOUS, User, streamlit_user_info
+from .identity import ANONYMOUS, streamlit_user_info
 from .live_sessions import LIVE
 from .oidc.errors import SignInError
 from .pages import Theme, error_page, login_page, logout_confirm_page
 from .app_paths import app_path, cookie_path, strip_base
 from .redirects import safe_app_path
+from .core.store import StoreUnavailable
+from .identity_bus import publish_identity
 from .signin import CompletedLogin, CookieOut, ResolvedSession, SignInService, login_cookie_name
-from .sources.proxy import FORWARDED_HEADERS, ProxyConfig, client_address, strip_headers
+from .sources.proxy import FORWARDED_HEADERS, ProxyConfig, client_address, nearest_value, strip_headers
 from .tornado_handlers import BaseHandler
 
 LOGGER = logging.getLogger("stauth_server.auth")
 T = TypeVar("T")
+#: Threads for blocking sign-in work (the store, the provider, argon2), apart from the
+#: default pool, so a slow store never starves anything else.
+BLOCKING = ThreadPoolExecutor(max_workers=32, thread_name_prefix="stauth-io")
+STORE_DOWN = "Sign-in is unavailable right now (the session store cannot be reached). Try again shortly."
+
+
+async def off_loop(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a blocking call (store, provider, argon2) without blocking the event loop."""
+    return await asyncio.get_running_loop().run_in_executor(BLOCKING, functools.partial(fn, *args, **kwargs))
+
+
+def security_headers(frame_ancestors: tuple[str, ...]) -> dict[str, str]:
+    """Headers on every auth endpoint: no framing by other sites, no referrer, no caching."""
+    headers = {
+        "Content-Security-Policy": "frame-ancestors " + " ".join(frame_ancestors),
+        "Referrer-Policy": "no-referrer",
+        "Cache-Control": "no-store",
+    }
+    if frame_ancestors == ("'self'",) or frame_ancestors == ("'none'",):
+        headers["X-Frame-Options"] = "DENY"
+    return headers
 
 
 def app_theme() -> Theme:
@@ -51,6 +75,13 @@ class AuthHandler(BaseHandler):
 
     def initialize(self, service: SignInService) -> None:
         self.service = service
+        self.set_default_headers()  # Tornado calls it before initialize() too, without the config
+
+    def set_default_headers(self) -> None:
+        super().set_default_headers()
+        service: SignInService | None = getattr(self, "service", None)
+        for name, value in security_headers(service.config.frame_ancestors if service else ("'self'",)).items():
+            self.set_header(name, value)
 
     @property
     def secure(self) -> bool:
@@ -69,21 +100,32 @@ class AuthHandler(BaseHandler):
         return browser_binding(self.get_cookie(internals.XSRF_COOKIE_NAME))
 
     async def blocking(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args, **kwargs))
+        return await off_loop(fn, *args, **kwargs)
 
     def finish_login(self, done: CompletedLogin) -> None:
         """Set the new session's cookies, tell the browser's other tabs, go to ``next``."""
         for cookie in done.cookies:
             self.set_cookie_out(cookie)
-        push_identity(self.browser(), done.record.sid, done.user, done.record.tokens, self.service)
+        publish_identity(self.service, self.browser(), done.record, done.user)
         self.redirect(app_path(done.next_path), status=303)
 
     def show_error(self, error: SignInError, retry: str | None = None) -> None:
         LOGGER.warning("sign-in failed: %s", error)
-        self.set_status(error.status)
+        self.show_message(error.status, error.user_message, retry)
+
+    def show_store_down(self, error: StoreUnavailable, retry: str | None = None) -> None:
+        """The store is away: a 503 page (or JSON for API clients); nothing is cleared."""
+        LOGGER.warning("session store unavailable: %s", error)
+        self.set_header("Retry-After", "5")
+        if "text/html" not in self.request.headers.get("Accept", ""):
+            self.send_rendered(error_response(503, "Session store unavailable; try again shortly"))
+            return
+        self.show_message(503, STORE_DOWN, retry)
+
+    def show_message(self, status: int, message: str, retry: str | None = None) -> None:
+        self.set_status(status)
         self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.set_header("Cache-Control", "no-store")
-        self.finish(error_page(error.user_message, app_path("/"), retry))
+        self.finish(error_page(message, app_path("/"), retry))
 
 
 class LoginHandler(AuthHandler):
@@ -91,7 +133,6 @@ class LoginHandler(AuthHandler):
     the only provider; ``?provider=NAME&next=/path``; POST takes the password form."""
 
     async def get(self) -> None:
-        self.set_header("Cache-Control", "no-store")
         next_path = safe_next(self.get_query_argument("next", None) or self._referring_path())
         provider = self.get_query_argument("provider", None)
         providers = self.service.providers
@@ -113,7 +154,6 @@ class LoginHandler(AuthHandler):
         self.redirect(url)
 
     async def post(self) -> None:
-        self.set_header("Cache-Control", "no-store")
         if self.same_origin() is not True and not self.has_valid_xsrf_token():
             self.send_rendered(error_response(403, "Cross-site request refused"))
             return
@@ -131,6 +171,9 @@ class LoginHandler(AuthHandler):
         except SignInError as exc:
             LOGGER.info("password sign-in failed: %s", exc)
             self.show_login_page(next_path, exc.user_message, username, status=exc.status if exc.status != 400 else 401)
+            return
+        except StoreUnavailable as exc:
+            self.show_store_down(exc, app_path("/auth/login"))
             return
         self.finish_login(done)
 
@@ -159,7 +202,6 @@ class CallbackHandler(AuthHandler):
     """``GET /oauth2callback``: completes a sign-in (or returns from the provider's logout)."""
 
     async def get(self) -> None:
-        self.set_header("Cache-Control", "no-store")
         params = {k: self.get_query_argument(k) for k in self.request.query_arguments}
         if not any(k in params for k in ("code", "error")):
             self.redirect(app_path("/"))  # back from RP-initiated logout
@@ -172,6 +214,9 @@ class CallbackHandler(AuthHandler):
                                        secure=self.secure, path=cookie_path())
         except SignInError as exc:
             self.show_error(exc, app_path("/auth/login"))
+            return
+        except StoreUnavailable as exc:
+            self.show_store_down(exc, app_path("/auth/login"))
             return
         except Exception:
             LOGGER.exception("sign-in failed unexpectedly")
@@ -187,30 +232,38 @@ class LogoutHandler(AuthHandler):
     the user); from elsewhere it shows a confirmation with a CSRF-protected POST.
     """
 
-    def get(self) -> None:
+    async def get(self) -> None:
         site = (self.request.headers.get("Sec-Fetch-Site") or "").lower()
         if site in ("same-origin", "none"):
-            self._logout()
+            await self._logout()
             return
         self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.set_header("Cache-Control", "no-store")
         self.finish(logout_confirm_page(app_path("/auth/logout"), self.xsrf_form_html(), app_path("/")))
 
-    def post(self) -> None:
+    async def post(self) -> None:
         if self.same_origin() is not True and not self.has_valid_xsrf_token():
             self.send_rendered(error_response(403, "Cross-site request refused"))
             return
-        self._logout()
+        await self._logout()
 
-    def _logout(self) -> None:
-        self.set_header("Cache-Control", "no-store")
+    async def _logout(self) -> None:
+        """Revoke the session, clear our cookies, tell the browser's tabs on every replica.
+
+        With the store away the cookies are still cleared (without them the record's key
+        is gone from this browser) and a 503 page says the server could not revoke it.
+        """
         cookies = self.request_cookies()
-        resolved = self.service.resolve(cookies, touch=False)
-        self.service.end_session(resolved.record)
         for name in cookies:
             if name.startswith(("stauth_session", "__Host-stauth_session")):
                 self.set_cookie_out(CookieOut(name, None))
-        push_identity(self.browser(), None, ANONYMOUS, {}, self.service)
+        try:
+            resolved = await off_loop(self.service.resolve, cookies, secure=self.secure, path=cookie_path(),
+                                      touch=False)
+            await off_loop(self.service.end_session, resolved.record)
+        except StoreUnavailable as exc:
+            self.show_store_down(exc, app_path("/auth/logout"))
+            return
+        publish_identity(self.service, self.browser(), None, ANONYMOUS)
         target = self.service.logout_url(resolved.record, str(self.service.config.redirect_uri))
         self.redirect(target or app_path("/"))
 
@@ -218,11 +271,17 @@ class LogoutHandler(AuthHandler):
 class UserinfoHandler(AuthHandler):
     """``GET /auth/userinfo``: the current identity as JSON (never tokens); 401 when anonymous."""
 
-    def get(self) -> None:
-        self.set_header("Cache-Control", "no-store")
-        resolved = request_identity(self.service, self.request)
+    async def get(self) -> None:
+        try:
+            resolved = await identify_request(self.service, self.request)
+        except StoreUnavailable as exc:
+            self.show_store_down(exc)
+            return
         for cookie in resolved.clear:
             self.set_cookie_out(cookie)
+        if resolved.refused is not None:
+            self.send_rendered(error_response(403, resolved.refused))
+            return
         if not resolved.user.is_logged_in:
             self.send_rendered(error_response(401, "Not signed in"))
             return
@@ -233,10 +292,16 @@ class UserinfoHandler(AuthHandler):
 PEER_ATTRIBUTE = "stauth_peer"
 
 
-def request_identity(service: SignInService, request: Any) -> ResolvedSession:
-    """Who sent a Tornado request: a trusted proxy's headers, else our session cookie."""
+def request_identity(service: SignInService, request: Any, *, touch: bool = True) -> ResolvedSession:
+    """Who sent a Tornado request: a trusted proxy's headers, else our session cookie (blocks)."""
     cookies = {name: morsel.value for name, morsel in request.cookies.items()}
-    return service.identify(cookies, request.headers, getattr(request, PEER_ATTRIBUTE, request.remote_ip))
+    return service.identify(cookies, request.headers, getattr(request, PEER_ATTRIBUTE, request.remote_ip),
+                            secure=request.protocol == "https", path=cookie_path(), touch=touch)
+
+
+async def identify_request(service: SignInService, request: Any) -> ResolvedSession:
+    """``request_identity`` off the event loop (the store may be across the network)."""
+    return await off_loop(request_identity, service, request)
 
 
 def sanitizing_find_handler(find_handler: Callable[..., Any], proxy: ProxyConfig) -> Callable[..., Any]:
@@ -251,10 +316,10 @@ def sanitizing_find_handler(find_handler: Callable[..., Any], proxy: ProxyConfig
             client = client_address(request.headers.get("X-Forwarded-For"), proxy)
             if client:
                 request.remote_ip = client
-            scheme = (request.headers.get("X-Forwarded-Proto") or "").split(",")[0].strip().lower()
+            scheme = nearest_value(request.headers.get("X-Forwarded-Proto")).lower()
             if scheme in ("http", "https"):
                 request.protocol = scheme
-            host = (request.headers.get("X-Forwarded-Host") or "").split(",")[0].strip()
+            host = nearest_value(request.headers.get("X-Forwarded-Host"))
             if host:
                 request.host = host
         else:
@@ -264,31 +329,11 @@ def sanitizing_find_handler(find_handler: Callable[..., Any], proxy: ProxyConfig
     return find
 
 
-def push_identity(browser: str | None, sid: str | None, user: User, tokens: dict[str, Any],
-                  service: SignInService) -> None:
-    """Give every open tab of ``browser`` the new identity and rerun it."""
-    for tab in LIVE.in_browser(browser):
-        apply_identity(tab.session_id, sid, user, tokens, service)
-
-
-def apply_identity(session_id: str, sid: str | None, user: User, tokens: dict[str, Any],
-                   service: SignInService) -> None:
-    """Set a live session's ``st.user`` in place and rerun its script if it changed."""
-    info = internals.session_user_info(session_id)
-    LIVE.set_identity(session_id, sid, user)
-    if info is None:
-        return
-    fresh = streamlit_user_info(user, tokens, service.config.expose_tokens)
-    if fresh != info:
-        info.clear()
-        info.update(fresh)
-        internals.request_rerun(session_id)
-
-
 class _IdentityRuntime:
     """Stands in for Streamlit's Runtime inside the websocket handler: the session it
     connects gets its identity from our session cookie, never from ``_streamlit_user``
-    or client-sent headers."""
+    or client-sent headers, and only when the connection proves it comes from the app's
+    own pages (Streamlit's XSRF token, or an ``Origin`` equal to the app's origin)."""
 
     def __init__(self, runtime: Any, service: SignInService):
         self._runtime = runtime
@@ -299,14 +344,14 @@ class _IdentityRuntime:
 
     def connect_session(self, client: Any, user_info: dict[str, Any], existing_session_id: str | None = None,
                         **kwargs: Any) -> str:
-        resolved = request_identity(self._service, client.request)
+        resolved: ResolvedSession = getattr(client, "stauth_identity", None) or ResolvedSession()
         tokens = resolved.record.tokens if resolved.record else {}
         user_info.clear()
         user_info.update(streamlit_user_info(resolved.user, tokens, self._service.config.expose_tokens))
         session_id = self._runtime.connect_session(client=client, user_info=user_info,
                                                    existing_session_id=existing_session_id, **kwargs)
         browser = browser_binding(client.get_cookie(internals.XSRF_COOKIE_NAME))
-        LIVE.connect(session_id, browser, resolved.record.sid if resolved.record else None, resolved.user)
+        LIVE.connect(session_id, browser, resolved.record.ticket if resolved.record else None, resolved.user)
         live_info = internals.session_user_info(session_id)
         if live_info is not None and live_info is not user_info:
             live_info.clear()
@@ -314,13 +359,37 @@ class _IdentityRuntime:
         return session_id
 
 
+def from_own_pages(handler: Any) -> bool:
+    """Whether a websocket handshake comes from the app's own pages: it carries Streamlit's
+    XSRF token (when XSRF protection is on), or its ``Origin`` is exactly the app's origin.
+    Streamlit's own origin allow-list (any localhost port) is not enough for an identity."""
+    request = handler.request
+    if internals.websocket_xsrf_token_ok(handler):
+        return True
+    origin = (request.headers.get("Origin") or "").rstrip("/")
+    return bool(origin) and origin == f"{request.protocol}://{request.host}"
+
+
 def websocket_handler(service: SignInService) -> type:
     """Streamlit's websocket handler, with identity from our session cookie."""
     base = internals.websocket_handler_class()
 
     class AuthWebSocketHandler(base):  # type: ignore[misc, valid-type]
+        stauth_identity: ResolvedSession | None = None
+
         def initialize(self, runtime: Any) -> None:
             super().initialize(runtime=_IdentityRuntime(runtime, service))
+
+        async def prepare(self) -> None:
+            """Look the session up off the event loop, before the handshake completes."""
+            if not from_own_pages(self):
+                self.stauth_identity = ResolvedSession()
+                return
+            try:
+                self.stauth_identity = await identify_request(service, self.request)
+            except StoreUnavailable as exc:
+                LOGGER.warning("session store unavailable; this tab connects anonymous: %s", exc)
+                self.stauth_identity = ResolvedSession()
 
         def on_message(self, message: str | bytes) -> Any:
             if self._session_id:

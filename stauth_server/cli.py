@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -11,6 +12,7 @@ import click
 from . import __version__
 from . import streamlit_internals as internals
 from .errors import ConfigError, RouteError
+from .startup_checks import check_start_up
 
 
 @click.group()
@@ -50,11 +52,25 @@ def run(target: str, args: tuple[str, ...], routes: tuple[str, ...], **kwargs: A
 
     AuthServer.cli_routes = tuple(os.path.abspath(path) for path in routes)
     apply_all()
+    script = _local_script(target)
     try:
+        # The config `streamlit run` is about to load (files, STREAMLIT_* variables, flags),
+        # loaded first so unsafe or unsupported start-ups stop before any server exists.
+        internals.load_streamlit_config(os.path.abspath(script) if script else None, kwargs)
+        check_start_up(script)
         internals.streamlit_run_command().callback(target=target, args=list(args), **kwargs)
     except (ConfigError, RouteError) as exc:
         click.echo(f"streamlit-auth: error: {exc}", err=True)
         sys.exit(2)
+
+
+def _local_script(target: str) -> Path | None:
+    """The file `streamlit run` runs for ``target`` (a folder means its streamlit_app.py);
+    None for a URL or a missing file, which Streamlit itself handles."""
+    path = Path(target)
+    if path.is_dir():
+        path /= "streamlit_app.py"
+    return path if path.is_file() else None
 
 
 from .users_cli import users as _users  # noqa: E402 - a subcommand group of its own module

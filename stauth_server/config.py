@@ -33,7 +33,7 @@ TOKEN_KINDS = ("id", "access")
 TOP_LEVEL_KEYS = {
     "redirect_uri", "cookie_secret", "cookie_secrets", "client_id", "client_secret",
     "server_metadata_url", "client_kwargs", "expose_tokens", "default_ttl", "idle_timeout",
-    "routes", "provider", "require_login", "groups_claim", "login_template", "on_login",
+    "routes", "provider", "require_login", "groups_claim", "login_template", "on_login", "frame_ancestors",
 }
 #: [auth] sub-tables that are not providers.
 SECTION_KEYS = {"roles", "access", "local", "ldap", "proxy", "store"}
@@ -83,6 +83,8 @@ class ServerConfig:
     ldap: LdapConfig | None = None
     login_template: Path | None = None
     on_login: tuple[Path, str] | None = None
+    #: Who may frame our sign-in pages (CSP ``frame-ancestors``); ``'self'`` by default.
+    frame_ancestors: tuple[str, ...] = ("'self'",)
 
     @property
     def sign_in_enabled(self) -> bool:
@@ -245,16 +247,44 @@ def _expose_tokens(auth: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(raw)
 
 
-def _store_url(auth: Mapping[str, Any]) -> str | None:
+STORE_SCHEMES = ("sqlite", "memory", "redis", "rediss", "unix")
+
+
+def _store_url(auth: Mapping[str, Any], app_dir: Path) -> str:
+    """``[auth.store] url``: a SQLite file (default: ``.streamlit/stauth-sessions.db`` beside the
+    app), ``memory://`` or a Redis URL. A relative SQLite path is from the app's folder."""
+    from .core.store import default_store_url
+
     store = auth.get("store", {})
     if not isinstance(store, Mapping):
-        raise ConfigError("[auth.store]: expected a table with url = \"redis://...\"")
+        raise ConfigError("[auth.store]: expected a table with url = \"sqlite:///path\", \"memory://\" or \"redis://...\"")
+    unknown = sorted(set(store) - {"url"})
+    if unknown:
+        raise ConfigError(f"[auth.store]: unknown key {unknown[0]!r} (expected url)")
     url = store.get("url")
     if url is None:
-        return None
-    if not isinstance(url, str) or urlsplit(url).scheme not in ("redis", "rediss", "unix"):
-        raise ConfigError(f"[auth.store] url: expected a redis:// URL, got {url!r}")
+        return default_store_url(app_dir)
+    scheme = urlsplit(url).scheme if isinstance(url, str) else ""
+    if scheme not in STORE_SCHEMES or (scheme == "sqlite" and not url.startswith("sqlite://")):
+        raise ConfigError("[auth.store] url: expected sqlite:///path/to/sessions.db, memory:// or a redis:// URL, "
+                          f"got {url!r}")
+    if scheme == "sqlite":
+        path = url[len("sqlite://"):]
+        if not path or path.endswith("/"):
+            raise ConfigError(f"[auth.store] url: expected a file path after sqlite://, got {url!r}")
+        return f"sqlite://{(app_dir / path).resolve()}"
     return url
+
+
+def _frame_ancestors(auth: Mapping[str, Any]) -> tuple[str, ...]:
+    raw = auth.get("frame_ancestors", ["'self'"])
+    if isinstance(raw, str):
+        raw = [raw]
+    if (not isinstance(raw, (list, tuple)) or not raw
+            or not all(isinstance(item, str) and item and not any(c in item for c in ";,\r\n") for item in raw)):
+        raise ConfigError(f"[auth] frame_ancestors: expected a list of CSP sources like [\"'self'\", "
+                          f"\"https://portal.example.org\"], got {raw!r}")
+    return tuple(raw)
 
 
 def _users_file(auth: Mapping[str, Any], app_dir: Path) -> Path | None:
@@ -325,7 +355,8 @@ def parse_server_config(auth: Mapping[str, Any], app_dir: Path) -> ServerConfig:
         idle_timeout=idle_timeout,
         expose_tokens=_expose_tokens(auth),
         providers=MappingProxyType(providers),
-        store_url=_store_url(auth),
+        store_url=_store_url(auth, app_dir),
+        frame_ancestors=_frame_ancestors(auth),
         **rules,
     )
 

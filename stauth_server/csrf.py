@@ -1,10 +1,38 @@
-"""Cross-site request checks for cookie-carrying unsafe requests (framework-neutral)."""
+"""Cross-site request checks for unsafe requests that carry ambient credentials (framework-neutral)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from urllib.parse import urlsplit
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: ``Authorization`` schemes a browser replays by itself once the user answered its prompt
+#: (or, for Negotiate/NTLM, from the desktop sign-in), cross-site requests included.
+AMBIENT_AUTH_SCHEMES = frozenset({"basic", "digest", "negotiate", "ntlm"})
+
+
+def carries_ambient_credentials(headers: Mapping[str, str], identity_headers: Iterable[str] = ()) -> bool:
+    """Whether a request carries a credential the browser attaches without the page asking.
+
+    Such a request can be forged by any site the user visits, so an unsafe method needs
+    proof that it came from the app itself. Ambient are:
+
+    - a ``Cookie`` header;
+    - a trusted proxy's identity headers (``identity_headers``, the ``[auth.proxy]`` names):
+      the proxy adds them to every request of a signed-in browser, cross-site ones too.
+      Their presence alone counts; sanitising has already removed them from untrusted peers;
+    - ``Authorization`` with a scheme browsers cache and replay (Basic, Digest, Negotiate,
+      NTLM): the app's handler may accept them, and a cross-site form post carries them.
+
+    ``Authorization: Bearer`` (and any other scheme) is not ambient: only a script sets it,
+    and a foreign page's script needs a CORS preflight that routes do not grant.
+    """
+    if (headers.get("Cookie") or "").strip():
+        return True
+    if any((headers.get(name) or "").strip() for name in identity_headers):
+        return True
+    scheme = (headers.get("Authorization") or "").strip().split(" ", 1)[0]
+    return scheme.lower() in AMBIENT_AUTH_SCHEMES
 
 
 def _origin_of(url: str) -> tuple[str, str] | None:

@@ -10,6 +10,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from .core.session_records import Ticket
 from .identity import ANONYMOUS, User
 
 
@@ -17,7 +18,7 @@ from .identity import ANONYMOUS, User
 class LiveTab:
     session_id: str
     browser: str | None
-    sid: str | None = None
+    ticket: Ticket | None = None
     user: User = ANONYMOUS
     last_activity: float = 0.0
 
@@ -29,9 +30,9 @@ class LiveSessions:
         self._lock = threading.Lock()
         self._tabs: dict[str, LiveTab] = {}
 
-    def connect(self, session_id: str, browser: str | None, sid: str | None, user: User) -> None:
+    def connect(self, session_id: str, browser: str | None, ticket: Ticket | None, user: User) -> None:
         with self._lock:
-            self._tabs[session_id] = LiveTab(session_id, browser, sid, user, time.time())
+            self._tabs[session_id] = LiveTab(session_id, browser, ticket, user, time.time())
 
     def disconnect(self, session_id: str) -> None:
         with self._lock:
@@ -59,13 +60,13 @@ class LiveSessions:
 
     def signed_in(self) -> list[LiveTab]:
         with self._lock:
-            return [t for t in self._tabs.values() if t.sid is not None]
+            return [t for t in self._tabs.values() if t.ticket is not None]
 
-    def set_identity(self, session_id: str, sid: str | None, user: User) -> None:
+    def set_identity(self, session_id: str, ticket: Ticket | None, user: User) -> None:
         with self._lock:
             tab = self._tabs.get(session_id)
             if tab is not None:
-                tab.sid, tab.user = sid, user
+                tab.ticket, tab.user = ticket, user
 
 
 LIVE = LiveSessions()

@@ -5,9 +5,12 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from .errors import RedirectError
+from .pending import SWEEP_INTERVAL_SECONDS, Parked, ParkingLot
 
 
 def _has_forbidden_chars(url: str) -> bool:
@@ -111,38 +114,84 @@ def resolve(target: str, *, base_path: str, external: bool, app_origin: str | No
     raise RedirectError(f"redirect target {target!r} leaves the app; pass external=True to allow it")
 
 
+@dataclass(eq=False)
+class Handoff(Parked):
+    """A validated redirect target waiting for its session's browser."""
+
+    url: str = ""
+
+
 class PendingRedirects:
     """One-time redirect hand-offs: a script's redirect that must first deliver cookies.
 
     The browser is sent to our hand-off endpoint, which sets the session's pending cookies
-    and answers 303 to the validated target.
+    and answers 303 to the validated target. Bounded: a session keeps its latest
+    ``per_session`` hand-offs (the browser follows the newest anyway), the total is capped
+    with other sessions' oldest evicted first (anonymous ones first; see ``pending``), and
+    a session's hand-offs go when it ends (``forget_sessions``).
     """
 
     TTL_SECONDS = 120.0
-    MAX_PENDING = 10_000
+    MAX_PER_SESSION = 4
+    MAX_PENDING = 4_096
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        per_session: int | None = None,
+        total: int | None = None,
+    ) -> None:
+        self._clock = clock
         self._lock = threading.Lock()
-        self._items: dict[str, tuple[str, str, float]] = {}
+        self._per_session = per_session or self.MAX_PER_SESSION
+        self._lot: ParkingLot[Handoff] = ParkingLot(
+            total=total or self.MAX_PENDING, ttl=self.TTL_SECONDS, clock=clock
+        )
+        self._swept = float("-inf")
 
-    def add(self, session_id: str, url: str) -> str:
+    def add(self, session_id: str, url: str, *, signed_in: bool = False) -> str:
+        """Park ``url`` for the session's browser; return the one-time token.
+
+        ``signed_in`` says whether the session's user is signed in (their hand-offs are
+        evicted last). Never refuses: at the session's cap its oldest hand-off goes.
+        """
         token = secrets.token_urlsafe(24)
-        now = time.monotonic()
         with self._lock:
-            for key in [k for k, (_, _, t) in self._items.items() if now - t > self.TTL_SECONDS]:
-                del self._items[key]
-            if len(self._items) >= self.MAX_PENDING:
-                raise RedirectError("too many redirects are waiting for their browser")
-            self._items[token] = (session_id, url, now)
+            self._lot.expire()
+            mine = self._lot.of_session(session_id)
+            for stale in mine[: max(0, len(mine) + 1 - self._per_session)]:
+                self._lot.remove(stale)
+            self._lot.add(Handoff(token, session_id, signed_in, created=self._clock(), url=url))
         return token
 
     def take(self, token: str) -> tuple[str, str] | None:
         """(session_id, url) once; None when unknown, used or expired."""
         with self._lock:
-            item = self._items.pop(token, None)
-        if item is None or time.monotonic() - item[2] > self.TTL_SECONDS:
-            return None
-        return item[0], item[1]
+            handoff = self._lot.get(token)
+            if handoff is None:
+                return None
+            self._lot.remove(handoff)
+        return handoff.session_id, handoff.url
+
+    def pending_count(self) -> int:
+        """How many hand-offs wait in total (bounded by the total cap)."""
+        with self._lock:
+            return len(self._lot)
+
+    def forget_sessions(self, is_alive: Callable[[str], bool]) -> None:
+        """Drop the hand-offs of sessions that ended (``is_alive`` says no).
+
+        Asks at most every ``SWEEP_INTERVAL_SECONDS``, so calling it on every redirect is cheap.
+        """
+        with self._lock:
+            now = self._clock()
+            if now - self._swept < SWEEP_INTERVAL_SECONDS:
+                return
+            self._swept = now
+            for session_id in self._lot.sessions():
+                if not is_alive(session_id):
+                    self._lot.drop_session(session_id)
 
 
 PENDING_REDIRECTS = PendingRedirects()

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 from .errors import HTTPError, RouteError
 from .guards import Decision, decide
@@ -47,6 +48,7 @@ class Route:
     regex: re.Pattern[str] = field(default=None, compare=False)  # type: ignore[assignment]
     shape: str = ""
     is_async: bool = False
+    multi_segment: frozenset[str] = frozenset()
 
     @property
     def allowed_methods(self) -> list[str]:
@@ -62,11 +64,30 @@ class Route:
     def label(self) -> str:
         return f"route {self.path} ({getattr(self.handler, '__qualname__', self.handler)!r})"
 
+    def path_params(self, raw_path: str) -> dict[str, str] | None:
+        """The decoded parameters of ``raw_path`` (still percent-encoded), or None.
+
+        None when the path is not this route's, or when a value is refused (see
+        ``decode_param``): the server then answers 404.
+        """
+        found = self.regex.match(raw_path)
+        if found is None:
+            return None
+        params: dict[str, str] = {}
+        for name, raw in found.groupdict().items():
+            value = decode_param(raw, several_segments=name in self.multi_segment)
+            if value is None:
+                return None
+            params[name] = value
+        return params
+
 
 def compile_path(path: str) -> tuple[re.Pattern[str], str]:
     """Compile ``/items/{item_id}`` into a regex and a shape used to detect collisions.
 
-    ``{name}`` matches one path segment; ``{name:path}`` matches the rest of the path.
+    The regex runs on the raw (still percent-encoded) path: ``{name}`` claims one raw
+    segment, ``{name:path}`` the rest of the path (without a trailing slash). What a
+    claimed value may decode to is ``decode_param``'s decision.
     """
     if not isinstance(path, str) or not path.startswith("/"):
         raise RouteError(f"route path must be a string starting with '/', got {path!r}")
@@ -88,7 +109,7 @@ def compile_path(path: str) -> tuple[re.Pattern[str], str]:
         if kind == "path":
             if match.end() != len(path):
                 raise RouteError(f"route path {path!r}: {{{name}:path}} must be the last part")
-            regex_parts.append(f"(?P<{name}>.+)")
+            regex_parts.append(f"(?P<{name}>.+?)")
             shape_parts.append("{*}")
         else:
             regex_parts.append(f"(?P<{name}>[^/]+)")
@@ -100,6 +121,39 @@ def compile_path(path: str) -> tuple[re.Pattern[str], str]:
     shape = ("".join(shape_parts) + tail).rstrip("/") or "/"
     pattern = "".join(regex_parts)
     return re.compile(f"^{pattern}/?$"), shape
+
+
+def path_parameter_names(path: str) -> frozenset[str]:
+    """The names of a route path's ``{name:path}`` parameters."""
+    return frozenset(m.group(1) for m in _PARAM.finditer(path) if m.group(2) == "path")
+
+
+_DOT_SEGMENTS = frozenset({".", ".."})
+_REFUSED_IN_A_SEGMENT = re.compile(r"[/\\\x00-\x1f\x7f]")
+
+
+def decode_param(raw: str, *, several_segments: bool = False) -> str | None:
+    """Percent-decode a claimed parameter value, or None when it is refused.
+
+    Each raw segment (one for ``{name}``, one or more for ``{name:path}``) must decode
+    (UTF-8) to a non-empty value that is not ``.`` or ``..`` and has no ``/``, ``\\``
+    or control character. So an encoded slash never splits or joins segments, and a
+    ``{name:path}`` value is a relative path that cannot climb out of a folder it is
+    joined to.
+    """
+    segments = raw.split("/")
+    if len(segments) > 1 and not several_segments:
+        return None
+    decoded: list[str] = []
+    for segment in segments:
+        try:
+            value = unquote(segment, errors="strict")
+        except UnicodeDecodeError:
+            return None
+        if not value or value in _DOT_SEGMENTS or _REFUSED_IN_A_SEGMENT.search(value):
+            return None
+        decoded.append(value)
+    return "/".join(decoded)
 
 
 def _check_static(path: str, static: str) -> None:
@@ -187,6 +241,7 @@ class RouteRegistry:
             regex=regex,
             shape=shape,
             is_async=inspect.iscoroutinefunction(handler),
+            multi_segment=path_parameter_names(path),
         )
         self._check_collisions(route)
         self._routes.append(route)
@@ -235,11 +290,15 @@ class RouteRegistry:
             raise RouteError(f"mount_tornado pattern must start with '/', got {pattern!r}")
         self._raw_mounts.append((pattern, handler_class, dict(kwargs or {})))
 
-    def match(self, path: str) -> tuple[Route, dict[str, str]] | None:
+    def match(self, raw_path: str) -> tuple[Route, dict[str, str] | None] | None:
+        """The first route whose pattern claims ``raw_path`` (still percent-encoded), and
+        its decoded parameters; those are None when a value is refused (answer 404).
+
+        None when no route claims the path (it belongs to the app's pages).
+        """
         for route in self._routes:
-            found = route.regex.match(path)
-            if found:
-                return route, found.groupdict()
+            if route.regex.match(raw_path):
+                return route, route.path_params(raw_path)
         return None
 
     def seal(self) -> None:

@@ -132,8 +132,9 @@ class ScriptCookies(Mapping[str, str]):
     def _send(self, write: Any) -> None:
         ctx = _require_ctx("sa.cookies.set/delete")
         binding = browser_binding(st.context.cookies.get(internals.XSRF_COOKIE_NAME))
-        OUTBOX.forget_sessions(internals.is_active_session)
-        delivery = OUTBOX.add(ctx.session_id, internals.script_run_marker(ctx), write, binding)
+        _forget_ended_sessions(ctx.session_id)
+        signed_in = current_user().is_logged_in
+        delivery = OUTBOX.add(ctx.session_id, internals.script_run_marker(ctx), write, binding, signed_in=signed_in)
         if delivery is not None:
             _delivery_element(app_path(f"{COOKIE_DELIVERY_PATH}/{delivery.token}"))
 
@@ -142,6 +143,20 @@ class ScriptCookies(Mapping[str, str]):
 
 
 cookies = ScriptCookies()
+
+
+def _forget_ended_sessions(running_session_id: str) -> None:
+    """Drop what ended sessions left waiting (Streamlit is asked at most every few seconds).
+
+    A session ends for us when Streamlit no longer counts it as active (its tab closed
+    or its websocket dropped); the session running this script is alive by definition.
+    """
+
+    def is_alive(session_id: str) -> bool:
+        return session_id == running_session_id or internals.is_active_session(session_id)
+
+    OUTBOX.forget_sessions(is_alive)
+    PENDING_REDIRECTS.forget_sessions(is_alive)
 
 
 def redirect(url: str, *, external: bool = False) -> None:
@@ -154,7 +169,8 @@ def redirect(url: str, *, external: bool = False) -> None:
     target = resolve(url, base_path=base_prefix(), external=external, app_origin=_page_origin())
     ctx = _require_ctx("sa.redirect")
     if OUTBOX.has_pending(ctx.session_id):
-        token = PENDING_REDIRECTS.add(ctx.session_id, target)
+        _forget_ended_sessions(ctx.session_id)
+        token = PENDING_REDIRECTS.add(ctx.session_id, target, signed_in=current_user().is_logged_in)
         target = app_path(f"{REDIRECT_HANDOFF_PATH}/{token}")
     internals.enqueue_browser_redirect(ctx, target)
     internals.stop_script()

@@ -43,7 +43,9 @@ def build_handlers(registry: RouteRegistry, service: SignInService | None = None
     if service is not None:
         from . import auth_handlers as auth
 
-        identify = lambda request: auth.request_identity(service, request).user  # noqa: E731
+        async def identify(request: Any) -> Any:
+            return (await auth.identify_request(service, request)).user
+
         kwargs = {"service": service}
         handlers += [
             (under_base(r"/auth/login/?$"), auth.LoginHandler, kwargs),
@@ -55,7 +57,8 @@ def build_handlers(registry: RouteRegistry, service: SignInService | None = None
             handlers.append((under_base(re.escape(internals.STREAM_PATH) + "/?$"),
                              auth.websocket_handler(service), {"runtime": runtime}))
     for route in registry.routes:
-        handlers.append((under_base(route.regex.pattern[1:]), RouteHandler, {"route": route, "identify": identify}))
+        handlers.append((under_base(route.regex.pattern[1:]), RouteHandler,
+                         {"route": route, "identify": identify, "proxy": service.config.proxy if service else None}))
     for pattern, handler_class, kwargs in registry.raw_mounts:
         handlers.append((under_base(pattern.lstrip("^")), handler_class, kwargs))
     return handlers
@@ -76,9 +79,7 @@ class AuthServer(internals.server_base_class()):  # type: ignore[misc]
         access.install(access.PageRules(self.auth_config.access, self.auth_config.require_login))
         self.signin: SignInService | None = None
         if self.auth_config.sign_in_enabled:
-            from .signin import SignInService
-
-            self.signin = SignInService(self.auth_config)
+            self.signin = _sign_in_service(self.auth_config)
         loaded = load_routes_modules([*self.cli_routes, *self.auth_config.routes])
         _register_configured_hook(self.auth_config, loaded)
         super().__init__(main_script_path, is_hello)
@@ -100,11 +101,25 @@ class AuthServer(internals.server_base_class()):  # type: ignore[misc]
         # life: keep it out of the full collection Streamlit runs after every script run.
         gc.freeze()
         if self.signin is not None:
+            from .identity_bus import listen
             from .maintenance import keep_sessions_current
 
+            listen(self.signin, asyncio.get_running_loop())
             self._maintenance = asyncio.get_running_loop().create_task(
                 keep_sessions_current(self.signin, _maintenance_interval())
             )
+
+
+def _sign_in_service(config: ServerConfig) -> SignInService:
+    """The sign-in service; a session store that cannot be opened stops start-up."""
+    from .core.store import StoreUnavailable
+    from .errors import ConfigError
+    from .signin import SignInService
+
+    try:
+        return SignInService(config)
+    except StoreUnavailable as exc:
+        raise ConfigError(f"[auth.store] url: {exc}") from None
 
 
 def _check_redirect_uri(config: ServerConfig) -> None:

@@ -1,63 +1,51 @@
-"""Sign-in and sessions, framework-neutral: what the login, callback, logout and
-userinfo endpoints and the websocket do, minus HTTP.
+"""Sign-in flows, framework-neutral: what the login, callback, logout and userinfo
+endpoints and the websocket do, minus HTTP. Sessions themselves are ``core.sessions``.
 
-Blocking calls (the identity provider, Redis) happen here; the server layer runs the
-methods that call the provider from a thread pool.
+Blocking calls (the identity provider, the session store, argon2) happen here; the
+server layer runs these methods off the event loop.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import secrets
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .config import ProviderConfig, ServerConfig
+from .core.session_records import Session, credential_fingerprint
+from .core.sessions import TOUCH_INTERVAL, CookieOut, ResolvedSession, SessionService
+from .core.store import SessionStore, make_store
 from .hooks import LoginRefused, run_login_hooks
-from .identity import ANONYMOUS, User, user_from_claims
-from .roles import DEFAULT_GROUP_CLAIMS
+from .identity import User
 from .oidc.client import LoginRequest, OIDCClient, SignIn
 from .oidc.errors import ProviderUnavailable, SignInError, StateMismatch
 from .oidc.github import GitHubClient
-from .session import LOGIN_COOKIE, CookieTooLarge, SESSION_COOKIE, Sealer, candidate_names, chunk_names, cookie_name, join_value, split_value
+from .session import LOGIN_COOKIE, CookieTooLarge, Sealer
 from .sources.ldap import LdapSource, LdapUnavailable
 from .sources.local import UsersFile, UsersFileError, verify
 from .throttle import Throttle
-from .session_store import SessionRecord, SessionStore, make_store
+
+__all__ = ["CompletedLogin", "CookieOut", "ResolvedSession", "SignInService", "TOUCH_INTERVAL", "login_cookie_name"]
 
 LOGGER = logging.getLogger("stauth_server.signin")
 
 LOGIN_TTL = 600
 #: Refresh access tokens this long before they expire.
 REFRESH_MARGIN = 60
-#: Write last_seen to the store at most this often per session.
-TOUCH_INTERVAL = 30
-
-
-@dataclass(frozen=True)
-class CookieOut:
-    """A cookie to set (``value``) or clear (``value is None``), with our attributes."""
-
-    name: str
-    value: str | None
-    max_age: int | None = None
-
-
-@dataclass
-class ResolvedSession:
-    """What a request's cookies say: the user, their session record, cookies to clear."""
-
-    user: User = ANONYMOUS
-    record: SessionRecord | None = None
-    clear: list[CookieOut] = field(default_factory=list)
+#: Proxy identities whose ``on_login`` hooks ran, remembered at most this many at once.
+PROXY_HOOK_CACHE = 10_000
 
 
 @dataclass(frozen=True)
 class CompletedLogin:
-    record: SessionRecord
+    record: Session
     user: User
     cookies: list[CookieOut]
     next_path: str
@@ -80,12 +68,14 @@ class SignInService:
     def __init__(self, config: ServerConfig, store: SessionStore | None = None,
                  clients: Mapping[str, OIDCClient] | None = None):
         self.config = config
-        self.store = store or make_store(config.store_url)
-        self._sessions = Sealer(config.cookie_secrets, "session")
+        self.store = store if store is not None else make_store(config.store_url or "memory://")
         self._logins = Sealer(config.cookie_secrets, "login")
         self.users = UsersFile(config.users_file) if config.users_file is not None else None
+        self.sessions = SessionService(config, self.store, self.users)
         self.ldap = LdapSource(config.ldap) if config.ldap is not None else None
         self.throttle = Throttle()
+        self._proxy_hooks: OrderedDict[str, tuple[float, dict[str, Any], list[str], str | None]] = OrderedDict()
+        self._proxy_lock = threading.Lock()
         #: A custom login page (``[auth] login_template``), read once at start-up.
         self.login_template = config.login_template.read_text(encoding="utf-8") if config.login_template else None
         self.clients: dict[str, OIDCClient | GitHubClient] = dict(clients) if clients is not None else {
@@ -135,18 +125,20 @@ class SignInService:
         if source not in self.password_sources:
             raise SignInError(f"password source {source[:32]!r} not configured", "Password sign-in is not available.")
         keys = [f"user:{source}:{username.lower()}", f"ip:{client_ip}"]
-        wait = self.throttle.wait_seconds(keys)
+        # Counted as a failure before any password work, so parallel guesses cannot all
+        # slip past the check; a success clears it.
+        wait = self.throttle.attempt(keys)
         if wait > 0:
             raise TooManyAttempts(f"throttled {keys}", f"Too many attempts. Try again in {int(wait) + 1} seconds.")
         found = self._check_password(source, username, password)
         if found is None:
-            self.throttle.failure(keys)
             raise SignInError(f"{source} sign-in refused for {username[:64]!r}", "Wrong username or password.")
         self.throttle.success(keys)
-        signin, roles = found
-        return self._start_session(signin, source, next_path, cookies, browser, secure, path, roles)
+        signin, credential = found
+        return self._start_session(signin, source, next_path, cookies, browser, secure, path, credential)
 
-    def _check_password(self, source: str, username: str, password: str) -> tuple[SignIn, tuple[str, ...]] | None:
+    def _check_password(self, source: str, username: str, password: str) -> tuple[SignIn, str | None] | None:
+        """The sign-in and, for a local account, its credential fingerprint; None when wrong."""
         if source == "local":
             try:
                 account = verify(self.users, username, password)  # type: ignore[arg-type]
@@ -154,120 +146,100 @@ class SignInService:
                 raise SignInError(str(exc), "Password sign-in is unavailable right now. Try again later.") from None
             if account is None:
                 return None
-            return SignIn(issuer="local", subject=account.username, claims=account.claims()), account.roles
+            signin = SignIn(issuer="local", subject=account.username, claims=account.claims())
+            return signin, credential_fingerprint(account.password_hash)
         try:
             claims = self.ldap.authenticate(username, password)  # type: ignore[union-attr]
         except LdapUnavailable as exc:
             raise SignInError(str(exc), "The directory cannot be reached right now. Try again later.") from None
         if claims is None:
             return None
-        return SignIn(issuer=f"ldap:{self.config.ldap.server_uri}", subject=claims["sub"], claims=claims), ()  # type: ignore[union-attr]
+        return SignIn(issuer=f"ldap:{self.config.ldap.server_uri}", subject=claims["sub"], claims=claims), None  # type: ignore[union-attr]
 
     def _start_session(self, signin: SignIn, provider: str, next_path: str, cookies: Mapping[str, str],
-                       browser: str | None, secure: bool, path: str, source_roles: Iterable[str] = ()) -> CompletedLogin:
-        now = time.time()
-        expires_at = now + self.config.default_ttl
-        record = SessionRecord(
-            sid=secrets.token_urlsafe(32), user_id="", provider=provider, created=now,
-            expires_at=expires_at, last_seen=now, tokens=signin.tokens, browser=browser,
-        )
-        user = self.user_for(signin.claims, signin.issuer, signin.subject, provider, expires_at, source_roles)
+                       browser: str | None, secure: bool, path: str, credential: str | None = None) -> CompletedLogin:
+        """Run the ``on_login`` hooks, store a new session, and replace the browser's old one."""
+        sessions = self.sessions
+        expires_at = time.time() + self.config.default_ttl
+        source_roles = self._account_roles(provider, signin)
+        user = sessions.user_for(signin.claims, signin.issuer, signin.subject, provider, expires_at, source_roles)
         try:
             extra_claims, granted = run_login_hooks(user, provider)
         except LoginRefused as refused:
             raise SignInError(f"an on_login hook refused {user.id}", refused.message) from None
-        claims = {**signin.claims, **extra_claims}
-        granted = [*source_roles, *granted]
-        user = self.user_for(claims, signin.issuer, signin.subject, provider, expires_at, granted)
-        record.user_id = user.id
-        payload = {"sid": record.sid, "iss": signin.issuer, "sub": signin.subject, "provider": provider,
-                   "claims": claims, "roles": granted, "iat": int(now), "exp": int(expires_at)}
+        session = sessions.create(issuer=signin.issuer, subject=signin.subject, provider=provider,
+                                  claims={**signin.claims, **extra_claims}, granted_roles=granted,
+                                  tokens=signin.tokens, browser=browser, credential=credential)
         try:
-            out = self.session_cookies(payload, cookies, secure=secure, path=path)
-        except CookieTooLarge as exc:
-            raise SignInError(str(exc), "Your account has too much profile data to keep in a session. "
-                                        "Ask the app's owner to request fewer claims.") from None
-        old = self.resolve(cookies, touch=False)
-        if old.record is not None:
-            self.store.delete(old.record.sid)  # a new session at every sign-in: no fixation
-        self.store.save(record)
-        return CompletedLogin(record, user, out, next_path)
+            out = sessions.cookies_for(session, cookies, secure=secure, path=path)
+        except CookieTooLarge as exc:  # pragma: no cover - a ticket is a few hundred bytes
+            sessions.end(session)
+            raise SignInError(str(exc), "Your session could not be stored. Try again.") from None
+        old = sessions.resolve(cookies, secure=secure, path=path, touch=False)
+        sessions.end(old.record)  # a new session at every sign-in: no fixation
+        return CompletedLogin(session, sessions.user_of(session), out, next_path)
 
-    def session_cookies(self, payload: Mapping[str, Any], sent: Mapping[str, str], *,
-                        secure: bool = False, path: str = "/") -> list[CookieOut]:
-        """Cookies that carry ``payload`` (chunked when large), clearing leftovers."""
-        name = cookie_name(SESSION_COOKIE, secure=secure, path=path)
-        max_age = max(1, int(payload["exp"] - time.time()))
-        values = split_value(name, self._sessions.seal(payload))
-        out = [CookieOut(n, v, max_age) for n, v in values.items()]
-        for candidate in candidate_names(SESSION_COOKIE):
-            out += [CookieOut(n, None) for n in chunk_names(candidate, sent) if n not in values]
-        return out
+    def _account_roles(self, provider: str, signin: SignIn) -> tuple[str, ...]:
+        """A local account's own roles (read from the users file at each use thereafter)."""
+        if provider != "local" or self.users is None:
+            return ()
+        account = self.users.accounts().get(signin.subject)
+        return account.roles if account is not None else ()
 
     # --- sessions ---------------------------------------------------------------------
 
-    def resolve(self, cookies: Mapping[str, str], *, touch: bool = True) -> ResolvedSession:
-        """The user behind a request's cookies; anything wrong means anonymous + clear."""
-        for name in candidate_names(SESSION_COOKIE):
-            present = chunk_names(name, cookies)
-            if not present:
-                continue
-            clear = [CookieOut(n, None) for n in present]
-            payload = self._sessions.open(join_value(name, cookies))
-            if payload is None:
-                return ResolvedSession(clear=clear)
-            record = self._live_record(payload, touch=touch)
-            if record is None:
-                return ResolvedSession(clear=clear)
-            granted = payload.get("roles") if isinstance(payload.get("roles"), list) else []
-            user = self.user_for(payload.get("claims") or {}, str(payload.get("iss")), str(payload.get("sub")),
-                                 record.provider, record.expires_at, granted)
-            return ResolvedSession(user=user, record=record)
-        return ResolvedSession()
-
-    def _live_record(self, payload: Mapping[str, Any], *, touch: bool) -> SessionRecord | None:
-        sid = payload.get("sid")
-        exp = payload.get("exp")
-        now = time.time()
-        if not isinstance(sid, str) or not isinstance(exp, (int, float)) or exp <= now:
-            return None
-        record = self.store.get(sid)
-        if record is None or record.expires_at <= now:
-            return None
-        if self.config.idle_timeout is not None and now - record.last_seen > self.config.idle_timeout:
-            self.store.delete(sid)
-            return None
-        if touch and now - record.last_seen >= TOUCH_INTERVAL:
-            record.last_seen = now
-            self.store.save(record)
-        return record
+    def resolve(self, cookies: Mapping[str, str], *, secure: bool = False, path: str = "/",
+                touch: bool = True) -> ResolvedSession:
+        """The user behind a request's session cookie (blocks; see ``SessionService.resolve``)."""
+        return self.sessions.resolve(cookies, secure=secure, path=path, touch=touch)
 
     def identify(self, cookies: Mapping[str, str], headers: Mapping[str, str], peer: str | None,
-                 *, touch: bool = True) -> ResolvedSession:
+                 *, secure: bool = False, path: str = "/", touch: bool = True) -> ResolvedSession:
         """Who made a request: a trusted proxy's assertion first, else the session cookie."""
         proxy = self.config.proxy
         if proxy is not None and proxy.trusts(peer):
             claims = proxy.claims_from(headers)
             if claims is not None:
-                return ResolvedSession(user=self.user_for(claims, "proxy", claims["sub"], "proxy", None, ()))
-        return self.resolve(cookies, touch=touch)
+                return self._proxy_identity(claims)
+        return self.resolve(cookies, secure=secure, path=path, touch=touch)
+
+    def _proxy_identity(self, claims: dict[str, Any]) -> ResolvedSession:
+        """A proxy's user, with the ``on_login`` hooks run once per identity per session
+        lifetime (``default_ttl``): a hook that refuses someone refuses them here too."""
+        fingerprint = hashlib.sha256(json.dumps(claims, sort_keys=True).encode("utf-8")).hexdigest()
+        now = time.time()
+        with self._proxy_lock:
+            cached = self._proxy_hooks.get(fingerprint)
+            if cached is not None and cached[0] > now:
+                self._proxy_hooks.move_to_end(fingerprint)
+        if cached is None or cached[0] <= now:
+            user = self.sessions.user_for(claims, "proxy", claims["sub"], "proxy", None, ())
+            try:
+                extra, granted = run_login_hooks(user, "proxy")
+                cached = (now + self.config.default_ttl, extra, granted, None)
+            except LoginRefused as refused:
+                LOGGER.info("an on_login hook refused proxy user %s", user.id)
+                cached = (now + self.config.default_ttl, {}, [], refused.message)
+            with self._proxy_lock:
+                self._proxy_hooks[fingerprint] = cached
+                while len(self._proxy_hooks) > PROXY_HOOK_CACHE:
+                    self._proxy_hooks.popitem(last=False)
+        _, extra, granted, refused_message = cached
+        if refused_message is not None:
+            return ResolvedSession(refused=refused_message)
+        user = self.sessions.user_for({**claims, **extra}, "proxy", claims["sub"], "proxy", None, granted)
+        return ResolvedSession(user=user)
 
     def user_for(self, claims: Mapping[str, Any], issuer: str, subject: str, provider: str,
                  expires_at: float | None, granted: Iterable[str]) -> User:
-        """The User for a session: claims, the provider's groups claim, ``[auth.roles]``."""
-        config = self.config.providers.get(provider)
-        return user_from_claims(
-            claims, issuer=issuer, subject=subject, provider=provider, expires_at=expires_at,
-            groups_claims=config.groups_claims if config else DEFAULT_GROUP_CLAIMS,
-            role_rules=self.config.roles, granted_roles=granted,
-        )
+        """The User for these claims: the provider's groups claim, ``[auth.roles]``."""
+        return self.sessions.user_for(claims, issuer, subject, provider, expires_at, granted)
 
-    def end_session(self, record: SessionRecord | None) -> None:
+    def end_session(self, record: Session | None) -> None:
         """Revoke a session on the server: its cookie stops working everywhere."""
-        if record is not None:
-            self.store.delete(record.sid)
+        self.sessions.end(record)
 
-    def logout_url(self, record: SessionRecord | None, post_logout_redirect_uri: str) -> str | None:
+    def logout_url(self, record: Session | None, post_logout_redirect_uri: str) -> str | None:
         """Where to send the browser for RP-initiated logout, if the provider supports it."""
         if record is None or record.provider not in self.clients:
             return None
@@ -275,24 +247,29 @@ class SignInService:
             record.tokens.get("id_token"), post_logout_redirect_uri, secrets.token_urlsafe(16)
         )
 
-    def refresh_if_due(self, record: SessionRecord) -> SessionRecord | None:
-        """Refresh tokens that expire soon (blocks). None when the session has ended."""
+    def refresh_if_due(self, record: Session) -> Session | None:
+        """Refresh tokens that expire soon (blocks). None when the session has ended.
+
+        The refreshed tokens are written with compare-and-set: a logout or revocation
+        during the provider call wins, and the session is not brought back.
+        """
         expires = record.tokens.get("expires_at")
         if not isinstance(expires, (int, float)) or expires - time.time() > REFRESH_MARGIN:
             return record
         if not record.tokens.get("refresh_token") or record.provider not in self.clients:
             return record
-        sub = record.user_id.split("|", 1)[-1]
         try:
-            record.tokens = self.clients[record.provider].refresh(record.tokens, sub)
+            tokens = self.clients[record.provider].refresh(record.tokens, record.data.subject)
         except ProviderUnavailable as exc:
             LOGGER.warning("refresh failed, will retry: %s", exc)  # an outage does not end sessions
             return record
         except SignInError as exc:
             LOGGER.info("refresh refused, ending session: %s", exc)
-            self.store.delete(record.sid)
+            self.sessions.end(record)
             return None
-        self.store.save(record)
+        if not self.sessions.save_tokens(record, tokens):
+            LOGGER.info("session ended during a token refresh; not reviving it")
+            return None
         return record
 
     def _client(self, provider: str) -> OIDCClient | GitHubClient:

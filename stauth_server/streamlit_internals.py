@@ -236,3 +236,64 @@ def requested_page(ctx: Any, pages: list[Any]) -> Any | None:
         if wanted_name and page.url_path == wanted_name.strip("/"):
             return page
     return next((p for p in pages if p._default), pages[0])
+
+
+# --- start-up checks (checked against 1.56.0) -------------------------------------------
+
+def load_streamlit_config(main_script_path: str | None, flag_options: dict[str, Any]) -> None:
+    """Load Streamlit's config the way ``streamlit run`` does before it picks a server.
+
+    ``streamlit.web.cli._main_run`` sets ``config._main_script_path`` (so the script
+    folder's ``.streamlit/config.toml`` and ``secrets.toml`` count, over the working
+    directory's) and calls ``bootstrap.load_config_options(flag_options)``: config files,
+    then the flags (which click also fills from ``STREAMLIT_*`` environment variables).
+    ``streamlit run`` reloads the same values.
+    """
+    from streamlit import config
+    from streamlit.web import bootstrap
+
+    config._main_script_path = main_script_path
+    bootstrap.load_config_options(flag_options=flag_options)
+
+
+def config_option_source(key: str) -> str:
+    """Where a config option's value came from: a config.toml path, ``"<default>"``, or
+    ``"command-line argument or environment variable"``."""
+    from streamlit import config
+
+    return str(config.get_where_defined(key))
+
+
+def asgi_app_in_script(script_path: str) -> str | None:
+    """The variable holding an ASGI app (``streamlit.starlette.App``, FastAPI, Starlette)
+    that ``streamlit run`` finds in the script, or None.
+
+    ``_main_run`` serves such a script with uvicorn (``bootstrap.run_asgi_app``) instead
+    of building the ``Server`` that ``AuthServer`` replaces. Found by parsing, not running.
+    """
+    from pathlib import Path
+
+    from streamlit.web.server.app_discovery import discover_asgi_app
+
+    found = discover_asgi_app(Path(script_path))
+    return found.app_name if found.is_asgi_app else None
+
+
+def websocket_xsrf_token_ok(handler: Any) -> bool:
+    """Whether a websocket handshake carries Streamlit's XSRF token (checked on 1.56.0).
+
+    The frontend sends it as the second ``Sec-WebSocket-Protocol`` value; Streamlit's
+    ``BrowserWebSocketHandler._validate_xsrf_token`` compares it with the XSRF cookie.
+    False when XSRF protection is off or the token is missing or wrong.
+    """
+    from streamlit.web.server.server_util import is_xsrf_enabled
+
+    if not is_xsrf_enabled():
+        return False
+    protocols = [p.strip() for p in (handler.request.headers.get("Sec-Websocket-Protocol") or "").split(",")]
+    if len(protocols) < 2 or not protocols[1]:
+        return False
+    try:
+        return bool(handler._validate_xsrf_token(protocols[1]))
+    except Exception:  # a malformed token
+        return False

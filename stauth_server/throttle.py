@@ -30,16 +30,32 @@ class Throttle:
             return 0.0
         return last + min(self.cap, self.base * 2 ** (count - self.free))
 
-    def failure(self, keys: Iterable[str]) -> None:
+    def attempt(self, keys: Iterable[str]) -> float:
+        """Count an attempt as a failure before any password work, atomically.
+
+        Returns how long to wait (the attempt is refused) or 0 (go ahead; ``success``
+        clears the count). Parallel attempts each see the ones before them, so ten at once
+        cannot all pass the check that one would not.
+        """
+        keys = list(keys)
         now = self._clock()
         with self._lock:
-            for key in keys:
-                count, last = self._failures.get(key, (0, now))
-                if now - last > self.cap * 4:
-                    count = 0
-                self._failures[key] = (count + 1, now)
-            if len(self._failures) > 100_000:
-                self._failures = {k: v for k, v in self._failures.items() if now - v[1] <= self.cap * 4}
+            wait = max([0.0, *(self._until(key) - now for key in keys)])
+            self._count_locked(keys, now)
+        return wait
+
+    def failure(self, keys: Iterable[str]) -> None:
+        with self._lock:
+            self._count_locked(keys, self._clock())
+
+    def _count_locked(self, keys: Iterable[str], now: float) -> None:
+        for key in keys:
+            count, last = self._failures.get(key, (0, now))
+            if now - last > self.cap * 4:
+                count = 0
+            self._failures[key] = (count + 1, now)
+        if len(self._failures) > 100_000:
+            self._failures = {k: v for k, v in self._failures.items() if now - v[1] <= self.cap * 4}
 
     def success(self, keys: Iterable[str]) -> None:
         with self._lock:

@@ -8,7 +8,7 @@ path so every failure looks the same to a client: a status and ``{"error": "..."
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,11 +17,13 @@ import tornado.web
 from . import streamlit_internals as internals
 from .app_paths import app_path, strip_base
 from .cookie_outbox import OUTBOX, DeliveryRefused, browser_binding
-from .csrf import UNSAFE_METHODS, same_origin_verdict
+from .core.store import StoreUnavailable
+from .csrf import UNSAFE_METHODS, carries_ambient_credentials, same_origin_verdict
 from .http_types import RenderedResponse, Request, error_response
 from .identity import ANONYMOUS, User
 from .redirects import PENDING_REDIRECTS
 from .routes import KNOWN_METHODS, Route, access_error, call_handler
+from .sources.proxy import ProxyConfig
 
 LOGGER = logging.getLogger("stauth_server.server")
 
@@ -81,17 +83,28 @@ class RouteHandler(BaseHandler):
 
     SUPPORTED_METHODS = KNOWN_METHODS
 
-    def initialize(self, route: Route, identify: Callable[[Any], User] | None = None) -> None:
+    def initialize(self, route: Route, identify: Callable[[Any], Awaitable[User]] | None = None,
+                   proxy: ProxyConfig | None = None) -> None:
+        """``proxy``: with ``[auth.proxy]``, its identity headers are an ambient credential
+        like a cookie, so unsafe requests carrying them get the same-origin check."""
         self.route = route
         self.identify = identify
+        self.identity_headers = proxy.identity_headers if proxy is not None else ()
 
-    def current_identity(self) -> User:
+    async def current_identity(self) -> User:
+        """The caller's identity, looked up off the event loop."""
         if self.identify is None:
             return ANONYMOUS
-        return self.identify(self.request)
+        return await self.identify(self.request)
 
-    async def _serve(self, **path_params: str) -> None:
+    async def _serve(self, **_unquoted_by_tornado: str) -> None:
         route = self.route
+        # Parameters come from the raw path: Tornado's own arguments are already decoded,
+        # so an encoded '/' in them can no longer be told from a real one.
+        path_params = route.path_params(strip_base(self.request.path))
+        if path_params is None:
+            self.send_rendered(error_response(404, "Not Found"))
+            return
         method = self.request.method or "GET"
         if method not in route.methods:
             if method == "OPTIONS":
@@ -103,12 +116,17 @@ class RouteHandler(BaseHandler):
                     error_response(405, "Method Not Allowed", {"Allow": ", ".join(route.allowed_methods)})
                 )
                 return
-        carries_cookies = bool(self.request.headers.get("Cookie"))
-        if route.csrf and method in UNSAFE_METHODS and carries_cookies:
+        ambient = carries_ambient_credentials(self.request.headers, self.identity_headers)
+        if route.csrf and method in UNSAFE_METHODS and ambient:
             verdict = self.same_origin()
             if verdict is False or (verdict is None and not self.has_valid_xsrf_token()):
                 self.send_rendered(error_response(403, "Cross-site request refused"))
                 return
+        try:
+            user = await self.current_identity() if route.csrf else ANONYMOUS
+        except StoreUnavailable:
+            self.send_rendered(error_response(503, "Session store unavailable; try again shortly", {"Retry-After": "5"}))
+            return
         request = Request(
             method=method,
             path=self.request.path,
@@ -117,7 +135,7 @@ class RouteHandler(BaseHandler):
             headers=self.request.headers.get_all(),
             body=self.request.body,
             client_ip=self.request.remote_ip,
-            user=self.current_identity() if route.csrf else ANONYMOUS,
+            user=user,
         )
         refused = access_error(route, request)
         if refused is not None and refused.status == 401 and self._wants_login_page():

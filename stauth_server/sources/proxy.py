@@ -8,6 +8,7 @@ anyone else they are removed before the app or any handler sees them.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ from ..errors import ConfigError
 
 FORWARDED_HEADERS = ("X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "Forwarded")
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+_WITH_PORT = re.compile(r"\[(?P<v6>[^\[\]]+)\](?::[0-9]{1,5})?|(?P<v4>[0-9.]+):[0-9]{1,5}")
 
 
 @dataclass(frozen=True)
@@ -65,13 +67,65 @@ class ProxyConfig:
         return claims
 
 
-def client_address(forwarded_for: str | None, trusted: ProxyConfig) -> str | None:
-    """The client's address from ``X-Forwarded-For``: the last hop that is not a trusted proxy."""
-    hops = [h.strip() for h in (forwarded_for or "").split(",") if h.strip()]
-    for hop in reversed(hops):
-        if not trusted.trusts(hop):
-            return hop
-    return hops[0] if hops else None
+def hop_address(hop: str) -> str | None:
+    """One ``X-Forwarded-For`` element as a normalised IP address, None when it is not one.
+
+    Besides bare addresses it accepts the ``host:port`` forms some proxies append (Azure
+    Application Gateway, RFC 7239 style): ``1.2.3.4:5678``, ``[2001:db8::1]:80`` and
+    ``[2001:db8::1]``, with a port of up to five digits. The port is dropped and an
+    IPv4-mapped IPv6 address becomes IPv4, so one client has one spelling. ``unknown``,
+    obfuscated names (``_hidden``), empty elements and everything else are None.
+    """
+    text = hop.strip()
+    with_port = _WITH_PORT.fullmatch(text)
+    if with_port:
+        text = with_port["v6"] or with_port["v4"]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if with_port and with_port["v6"] and address.version != 6:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return str(address)
+
+
+def client_address(forwarded_for: str | None, proxy: ProxyConfig) -> str | None:
+    """The client's address from a trusted peer's ``X-Forwarded-For``, or None to keep the peer's.
+
+    Each proxy appends the address it saw, so only the right end of the chain is written by
+    proxies we trust; anything to the left of the first untrusted hop may be the client's own
+    invention. The walk goes right to left past trusted proxies and stops at the first other
+    element, which decides:
+
+    - a well-formed untrusted address is the client;
+    - an unparsable element (``unknown``, empty, ...) ends the walk with None: the trusted
+      proxy that wrote it did not name its client, and what lies further left was written
+      by hops nobody vouches for;
+    - a chain of trusted addresses only also gives None: a client inside a trusted range is
+      indistinguishable from a proxy, and its leftmost entry could be its own choice.
+
+    Several ``X-Forwarded-For`` lines arrive joined by commas in order (Tornado and RFC 9110
+    agree), so a proxy appending a new line is still the rightmost element.
+    """
+    if forwarded_for is None or not forwarded_for.strip():
+        return None
+    for hop in reversed(forwarded_for.split(",")):
+        address = hop_address(hop)
+        if address is None:
+            return None
+        if not proxy.trusts(address):
+            return address
+    return None
+
+
+def nearest_value(forwarded: str | None) -> str:
+    """What the nearest proxy put in a comma-joined ``X-Forwarded-Proto``/``-Host``: the
+    rightmost element, stripped ("" when absent). Elements further left came from farther
+    hops or from the client itself, which a proxy that appends instead of replacing passes on.
+    """
+    return (forwarded or "").rsplit(",", 1)[-1].strip()
 
 
 def parse_proxy(table: object) -> ProxyConfig | None:

@@ -80,6 +80,9 @@ def sign_in(monkeypatch):
     from stauth_server.tornado_handlers import RouteHandler
 
     def install(user) -> None:
-        monkeypatch.setattr(RouteHandler, "current_identity", lambda handler: user)
+        async def identity(handler):
+            return user
+
+        monkeypatch.setattr(RouteHandler, "current_identity", identity)
 
     return install

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 
 import pytest
 
+from stauth_server.config import ServerConfig
 from stauth_server.errors import HTTPError
 from stauth_server.http_types import Response
 from stauth_server.identity import User
 from stauth_server.routes import RouteRegistry
+from stauth_server.server import build_handlers
+from stauth_server.signin import SignInService
+from stauth_server.sources.proxy import ProxyConfig
 
 COOKIE = {"Cookie": "session=abc"}
 EDITOR = User(id="local:alice", email="alice@example.org", roles=frozenset({"editor"}))
@@ -107,8 +112,8 @@ def test_every_response_says_nosniff(fetch):
 
 @pytest.mark.gen_test
 def test_path_params_are_url_decoded(fetch):
-    response = yield fetch("/api/items/a%20b%2Fc%C3%A9")
-    assert body_of(response)["id"] == "a b/c\u00e9"
+    response = yield fetch("/api/items/a%20b+c%C3%A9")
+    assert body_of(response)["id"] == "a b+c\u00e9"
 
 
 @pytest.mark.gen_test
@@ -127,6 +132,72 @@ def test_path_parameter_takes_the_rest_of_the_path(fetch):
 def test_unknown_path_is_404(fetch):
     response = yield fetch("/api/items/1/extra")
     assert response.code == 404
+
+
+# --- hostile path parameters ---------------------------------------------------------
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("base_path", ["", "sub"])
+@pytest.mark.parametrize(
+    "probe",
+    [
+        "/api/items/..%2F..%2Fetc",
+        "/api/items/..%2f..%2fetc",
+        "/api/items/a%2Fb",
+        "/api/items/..",
+        "/api/items/.",
+        "/api/items/%2e%2e",
+        "/api/items/%2E%2E",
+        "/api/items/..%5C..%5Cetc",
+    ],
+)
+def test_a_segment_parameter_never_takes_an_encoded_slash_or_a_dot_segment(fetch, calls, base_path, probe):
+    prefix = f"/{base_path}" if base_path else ""
+    response = yield fetch(prefix + probe)
+    assert response.code == 404
+    assert error_of(response) == "Not Found"
+    assert calls == []
+
+
+@pytest.mark.gen_test
+def test_a_double_encoded_slash_reaches_the_handler_decoded_once(fetch, calls):
+    response = yield fetch("/api/items/..%252F..%252Fetc")
+    assert response.code == 200
+    assert body_of(response)["id"] == "..%2F..%2Fetc"
+    assert calls == ["item"]
+
+
+@pytest.mark.gen_test
+def test_invalid_utf8_in_a_parameter_is_a_4xx(fetch, calls):
+    response = yield fetch("/api/items/%ff%fe")
+    assert 400 <= response.code < 500
+    assert calls == []
+
+
+@pytest.mark.gen_test
+def test_path_parameter_is_decoded_segment_by_segment(fetch):
+    response = yield fetch("/api/files/my%20docs/r%C3%A9sum%C3%A9.pdf")
+    assert response.code == 200
+    assert body_of(response) == {"rest": "my docs/r\u00e9sum\u00e9.pdf"}
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize(
+    "probe",
+    [
+        "/api/files/a/../../etc/passwd",
+        "/api/files/%2e%2e/%2e%2e/etc/passwd",
+        "/api/files/a%2F..%2F..%2Fetc",
+        "/api/files/%2Fetc%2Fpasswd",
+        "/api/files//etc/passwd",
+        "/api/files/..%5C..%5Cwindows",
+    ],
+)
+def test_path_parameter_refuses_traversal(fetch, probe):
+    response = yield fetch(probe)
+    assert response.code == 404
+    assert error_of(response) == "Not Found"
 
 
 @pytest.mark.gen_test
@@ -412,3 +483,82 @@ def test_roles_let_a_user_with_the_role_in(fetch, sign_in):
     response = yield fetch("/api/editors", headers=COOKIE)
     assert response.code == 200
     assert body_of(response) == {"id": "local:alice"}
+
+
+# --- ambient credentials: a trusted proxy's identity headers, browser-cached Authorization --
+
+PROXY_IDENTITY = {"X-Forwarded-User": "u-42", "X-Forwarded-Email": "alice@example.org"}
+FOREIGN = {"Origin": "https://evil.example"}
+
+
+@pytest.fixture
+def behind_proxy(app, routes):
+    """Serve the routes as ``AuthServer`` does with ``[auth.proxy]`` trusting the test client
+    (127.0.0.1): identity from the proxy's headers, behind the sanitising ``find_handler``."""
+    from stauth_server.auth_handlers import sanitizing_find_handler
+
+    proxy = ProxyConfig(trusted=(ipaddress.ip_network("127.0.0.1/32"),))
+    service = SignInService(ServerConfig(cookie_secrets=("p" * 40,), proxy=proxy, store_url="memory://"))
+    app.add_handlers(r".*$", build_handlers(routes, service))
+    app.find_handler = sanitizing_find_handler(app.find_handler, proxy)
+
+
+@pytest.mark.gen_test
+def test_cross_site_post_through_a_trusted_proxy_with_identity_headers_is_refused(fetch, calls, behind_proxy):
+    response = yield fetch("/api/change", method="POST", body=b"", headers={**PROXY_IDENTITY, **FOREIGN})
+    assert response.code == 403
+    assert error_of(response) == "Cross-site request refused"
+    assert calls == []
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
+def test_other_unsafe_methods_with_proxy_identity_are_checked_too(fetch, calls, behind_proxy, method):
+    response = yield fetch("/api/change", method=method, body=None if method == "DELETE" else b"",
+                           headers={**PROXY_IDENTITY, "Sec-Fetch-Site": "cross-site"})
+    assert response.code == 403
+    assert calls == []
+
+
+@pytest.mark.gen_test
+def test_same_origin_post_through_a_trusted_proxy_runs_as_the_proxy_user(fetch, base_url, behind_proxy):
+    response = yield fetch("/api/change", method="POST", body=b"", headers={**PROXY_IDENTITY, "Origin": base_url})
+    assert response.code == 200
+    assert body_of(response) == {"changed": True, "user": "proxy|u-42"}
+
+
+@pytest.mark.gen_test
+def test_proxy_identity_post_without_origin_or_token_is_refused(fetch, calls, behind_proxy):
+    # An old browser sends neither Origin nor Sec-Fetch-Site: it needs the XSRF token, as with a cookie.
+    response = yield fetch("/api/change", method="POST", body=b"", headers=PROXY_IDENTITY)
+    assert response.code == 403
+    assert calls == []
+
+
+@pytest.mark.gen_test
+def test_cross_site_get_through_a_trusted_proxy_still_runs_as_the_proxy_user(fetch, behind_proxy):
+    response = yield fetch("/api/private", headers={**PROXY_IDENTITY, **FOREIGN})
+    assert response.code == 200
+    assert body_of(response) == {"id": "proxy|u-42"}
+
+
+@pytest.mark.gen_test
+def test_cross_site_post_through_the_proxy_without_identity_runs_anonymously(fetch, behind_proxy):
+    response = yield fetch("/api/change", method="POST", body=b"", headers=FOREIGN)
+    assert response.code == 200
+    assert body_of(response) == {"changed": True, "user": ""}
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("credentials", ["Basic YWxpY2U6c2VjcmV0", "Digest username=\"alice\"", "Negotiate YIIB"])
+def test_cross_site_post_with_browser_cached_authorization_is_refused(fetch, calls, credentials):
+    response = yield fetch("/api/change", method="POST", body=b"", headers={"Authorization": credentials, **FOREIGN})
+    assert response.code == 403
+    assert calls == []
+
+
+@pytest.mark.gen_test
+def test_cross_site_post_with_a_bearer_token_is_not_treated_as_ambient(fetch, calls):
+    response = yield fetch("/api/change", method="POST", body=b"", headers={"Authorization": "Bearer abc", **FOREIGN})
+    assert response.code == 200
+    assert calls == ["change"]

@@ -8,6 +8,7 @@ from stauth_server import cookie_outbox
 from stauth_server.cookie_outbox import DELIVERY_TTL_SECONDS, CookieOutbox, DeliveryRefused, browser_binding
 from stauth_server.cookie_rules import build_write
 from stauth_server.errors import CookieError
+from stauth_server.pending import SWEEP_INTERVAL_SECONDS
 
 BINDING = "2|aaaa|bbbb|1700000000"
 
@@ -178,8 +179,8 @@ def test_has_pending_is_false_after_take(outbox):
     assert outbox.has_pending("s1") is False
 
 
-def test_too_many_deliveries_for_one_session_raise_cookie_error(outbox, monkeypatch):
-    monkeypatch.setattr(cookie_outbox, "MAX_PENDING_PER_SESSION", 2)
+def test_too_many_writes_waiting_for_one_session_raise_cookie_error(clock):
+    outbox = CookieOutbox(clock, per_session=2)
     outbox.add("s1", object(), cookie(), None)
     outbox.add("s1", object(), cookie(), None)
     with pytest.raises(CookieError, match="too many"):
@@ -187,23 +188,95 @@ def test_too_many_deliveries_for_one_session_raise_cookie_error(outbox, monkeypa
     assert outbox.add("s2", object(), cookie(), None) is not None
 
 
-def test_too_many_deliveries_in_total_raise_cookie_error(outbox, monkeypatch):
-    monkeypatch.setattr(cookie_outbox, "MAX_PENDING_TOTAL", 2)
-    outbox.add("s1", object(), cookie(), None)
-    outbox.add("s2", object(), cookie(), None)
+def test_writes_batched_into_one_run_count_against_the_session_cap(clock):
+    outbox = CookieOutbox(clock, per_session=2)
+    marker = object()
+    outbox.add("s1", marker, cookie("a", "1"), None)
+    outbox.add("s1", marker, cookie("b", "2"), None)
+    outbox.add("s1", marker, cookie("a", "3"), None)  # replaces a waiting write: no more room needed
+    with pytest.raises(CookieError, match="too many"):
+        outbox.add("s1", marker, cookie("c", "4"), None)
+    assert outbox.pending_count() == 2
+
+
+def test_a_refused_write_does_not_change_the_view(clock):
+    outbox = CookieOutbox(clock, per_session=1)
+    outbox.add("s1", object(), cookie("a", "1"), None)
     with pytest.raises(CookieError):
-        outbox.add("s3", object(), cookie(), None)
+        outbox.add("s1", object(), cookie("b", "2"), None)
+    assert outbox.view("s1", {}) == {"a": "1"}
 
 
-def test_expired_deliveries_free_their_slots(outbox, clock, monkeypatch):
-    monkeypatch.setattr(cookie_outbox, "MAX_PENDING_PER_SESSION", 1)
+def test_expired_deliveries_free_their_slots(clock):
+    outbox = CookieOutbox(clock, per_session=1)
     outbox.add("s1", object(), cookie(), None)
     clock.now += DELIVERY_TTL_SECONDS + 1
     assert outbox.add("s1", object(), cookie(), None) is not None
 
 
-def test_batching_into_an_open_delivery_is_not_limited(outbox, monkeypatch):
-    monkeypatch.setattr(cookie_outbox, "MAX_PENDING_PER_SESSION", 1)
+def test_taken_deliveries_free_their_slots(clock):
+    outbox = CookieOutbox(clock, per_session=1)
+    first = outbox.add("s1", object(), cookie(), None)
+    outbox.take(first.token, None)
+    assert outbox.add("s1", object(), cookie(), None) is not None
+
+
+def test_a_full_outbox_evicts_another_anonymous_sessions_oldest_write_instead_of_failing(clock):
+    outbox = CookieOutbox(clock, total=2)
+    oldest = outbox.add("flood-1", object(), cookie("a", "1"), None)
+    kept = outbox.add("flood-2", object(), cookie("b", "2"), None)
+    mine = outbox.add("victim", object(), cookie("c", "3"), None)
+    assert [w.name for w in outbox.take(mine.token, None)] == ["c"]
+    assert refusal(outbox, oldest.token, None).status == 404
+    assert [w.name for w in outbox.take(kept.token, None)] == ["b"]
+
+
+def test_a_sessions_own_writes_are_never_evicted_to_make_room_for_it(clock):
+    outbox = CookieOutbox(clock, total=2)
+    marker = object()
+    first = outbox.add("s1", marker, cookie("a", "1"), None)
+    other = outbox.add("s2", object(), cookie("b", "2"), None)
+    outbox.add("s1", marker, cookie("c", "3"), None)
+    assert [w.name for w in outbox.take(first.token, None)] == ["a", "c"]
+    assert refusal(outbox, other.token, None).status == 404
+
+
+def test_signed_in_writes_are_evicted_only_when_no_anonymous_write_is_left(clock):
+    outbox = CookieOutbox(clock, total=2)
+    signed_in = outbox.add("alice", object(), cookie("a", "1"), None, signed_in=True)
+    anonymous = outbox.add("visitor", object(), cookie("b", "2"), None)
+    outbox.add("bob", object(), cookie("c", "3"), None, signed_in=True)
+    assert refusal(outbox, anonymous.token, None).status == 404
+    assert [w.name for w in outbox.take(signed_in.token, None)] == ["a"]
+
+
+def test_flood_from_1000_anonymous_sessions_never_blocks_another_users_write(clock):
+    outbox = CookieOutbox(clock)
+    for i in range(10_000):
+        outbox.add(f"anon-{i % 1_000}", object(), cookie(f"c{i}", "x"), f"flood-browser-{i % 1_000}")
+        assert outbox.pending_count() <= cookie_outbox.MAX_PENDING_TOTAL
+    assert outbox.pending_count() == cookie_outbox.MAX_PENDING_TOTAL < 10_000  # the cap was reached and held
+    signed_in = outbox.add("alice", object(), cookie("theme", "dark"), BINDING, signed_in=True)
+    anonymous = outbox.add("visitor", object(), cookie("lang", "fr"), BINDING)
+    assert [(w.name, w.value) for w in outbox.take(signed_in.token, BINDING)] == [("theme", "dark")]
+    assert [(w.name, w.value) for w in outbox.take(anonymous.token, BINDING)] == [("lang", "fr")]
+    assert outbox.pending_count() <= cookie_outbox.MAX_PENDING_TOTAL
+
+
+def test_flooding_sessions_are_forgotten_once_they_end(clock):
+    outbox = CookieOutbox(clock)
+    for i in range(10_000):
+        outbox.add(f"anon-{i % 1_000}", object(), cookie(f"c{i % 10}", "x"), None)
+    kept = outbox.add("alice", object(), cookie("theme", "dark"), None, signed_in=True)
+    outbox.forget_sessions(lambda session_id: session_id == "alice")
+    assert outbox.pending_count() == 1
+    assert outbox.view("anon-7", {}) == {}
+    assert outbox.has_pending("anon-7") is False
+    assert [w.name for w in outbox.take(kept.token, None)] == ["theme"]
+
+
+def test_batching_into_an_open_delivery_is_not_a_new_delivery(clock):
+    outbox = CookieOutbox(clock, per_session=2)
     marker = object()
     outbox.add("s1", marker, cookie("a", "1"), None)
     assert outbox.add("s1", marker, cookie("b", "2"), None) is None
@@ -215,6 +288,31 @@ def test_forget_sessions_drops_the_views_of_gone_sessions(outbox):
     outbox.forget_sessions(lambda session_id: session_id == "alive")
     assert outbox.view("gone", {"theme": "light"}) == {"theme": "light"}
     assert outbox.view("alive", {"theme": "light"}) == {"theme": "blue"}
+
+
+def test_a_sessions_pending_writes_and_view_are_gone_after_it_ends(outbox):
+    delivery = outbox.add("gone", object(), cookie("theme", "dark"), BINDING)
+    outbox.forget_sessions(lambda session_id: False)
+    assert outbox.has_pending("gone") is False
+    assert outbox.pending_count() == 0
+    assert outbox.view("gone", {}) == {}
+    assert refusal(outbox, delivery.token, BINDING).status == 404
+    assert outbox.take_session("gone", BINDING) == []
+
+
+def test_forget_sessions_asks_streamlit_at_most_every_sweep_interval(outbox, clock):
+    outbox.add("s1", object(), cookie(), None)
+    asked: list[str] = []
+
+    def is_alive(session_id: str) -> bool:
+        asked.append(session_id)
+        return True
+
+    outbox.forget_sessions(is_alive)
+    outbox.forget_sessions(is_alive)
+    clock.now += SWEEP_INTERVAL_SECONDS
+    outbox.forget_sessions(is_alive)
+    assert asked == ["s1", "s1"]
 
 
 def test_forget_sessions_starts_a_new_delivery_for_a_reused_session_id(outbox):

@@ -1,10 +1,10 @@
-"""Whether a cookie-carrying unsafe request comes from the app's own origin."""
+"""Whether an unsafe request carries ambient credentials, and whether it comes from the app's own origin."""
 
 from __future__ import annotations
 
 import pytest
 
-from stauth_server.csrf import UNSAFE_METHODS, same_origin_verdict
+from stauth_server.csrf import UNSAFE_METHODS, carries_ambient_credentials, same_origin_verdict
 
 
 def verdict(origin=None, sec_fetch_site=None, scheme="http", host="app.example:8501"):
@@ -87,3 +87,40 @@ def test_no_origin_and_no_sec_fetch_site_is_undecided():
 
 def test_unsafe_methods_are_the_state_changing_ones():
     assert UNSAFE_METHODS == {"POST", "PUT", "PATCH", "DELETE"}
+
+
+# --- ambient credentials ---------------------------------------------------------------
+
+PROXY_HEADERS = ("X-Forwarded-User", "X-Forwarded-Email", "X-Forwarded-Groups")
+
+
+def test_a_cookie_is_an_ambient_credential():
+    assert carries_ambient_credentials({"Cookie": "session=abc"}) is True
+
+
+def test_a_request_without_credentials_is_not_ambient():
+    assert carries_ambient_credentials({"Origin": "https://evil.example", "Cookie": " "}, PROXY_HEADERS) is False
+
+
+@pytest.mark.parametrize("name", PROXY_HEADERS)
+def test_any_trusted_proxy_identity_header_is_an_ambient_credential(name):
+    assert carries_ambient_credentials({name: "u-42"}, PROXY_HEADERS) is True
+
+
+def test_identity_headers_count_only_when_a_proxy_is_configured():
+    assert carries_ambient_credentials({"X-Forwarded-User": "u-42"}) is False
+
+
+def test_an_empty_identity_header_is_not_a_credential():
+    assert carries_ambient_credentials({"X-Forwarded-User": "  "}, PROXY_HEADERS) is False
+
+
+@pytest.mark.parametrize("value", ["Basic YWxpY2U6c2VjcmV0", "basic YQ==", "Digest username=\"a\"",
+                                   "Negotiate YIIB", "NTLM TlRMTVNT"])
+def test_authorization_schemes_browsers_replay_are_ambient(value):
+    assert carries_ambient_credentials({"Authorization": value}) is True
+
+
+@pytest.mark.parametrize("value", ["Bearer eyJhbGciOi", "Token abc", "", "Basicx YQ=="])
+def test_authorization_a_script_must_set_is_not_ambient(value):
+    assert carries_ambient_credentials({"Authorization": value}) is False

@@ -10,7 +10,7 @@ from stauth_server import hooks
 from stauth_server.config import ServerConfig
 from stauth_server.oidc.errors import SignInError
 from stauth_server.roles import parse_roles
-from stauth_server.session_store import MemoryStore
+from stauth_server.core.store.memory import MemoryStore
 from stauth_server.signin import SignInService, TooManyAttempts
 from stauth_server.sources import local
 from stauth_server.sources.local import LocalAccount, UsersFile, hash_password
@@ -79,7 +79,7 @@ def test_the_right_password_gives_session_cookies_that_resolve_to_the_user(servi
     assert user.is_logged_in and user.id == done.user.id == "local|alice"
     assert (user.email, user.name, user.provider) == ("alice@example.org", "Alice Example", "local")
     assert user.roles == {"admin"}
-    assert resolved.record is not None and resolved.record.browser == "browser-1"
+    assert resolved.record is not None and resolved.record.data.browser == "browser-1"
 
 
 def test_the_session_cookie_does_not_carry_the_password_or_hash_in_clear(service, users_path):

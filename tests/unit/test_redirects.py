@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from stauth_server.errors import RedirectError
+from stauth_server.pending import SWEEP_INTERVAL_SECONDS
 from stauth_server.redirects import PendingRedirects, join_base, resolve
 
 ORIGIN = "http://localhost:8501"
@@ -163,17 +164,84 @@ def test_pending_redirect_tokens_are_distinct_and_unguessable_length():
     assert all(len(token) >= 32 for token in tokens)
 
 
-def test_expired_pending_redirect_is_none(monkeypatch):
-    pending = PendingRedirects()
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_expired_pending_redirect_is_none():
+    clock = Clock()
+    pending = PendingRedirects(clock)
     token = pending.add("s", "/x")
-    monkeypatch.setattr(PendingRedirects, "TTL_SECONDS", -1.0)
+    clock.now += PendingRedirects.TTL_SECONDS + 1
     assert pending.take(token) is None
+    assert pending.pending_count() == 0
 
 
-def test_too_many_pending_redirects_are_refused(monkeypatch):
-    monkeypatch.setattr(PendingRedirects, "MAX_PENDING", 2)
+def test_a_session_keeps_only_its_latest_redirects():
+    pending = PendingRedirects(per_session=2)
+    first, second, third = (pending.add("s", path) for path in ("/a", "/b", "/c"))
+    assert pending.take(first) is None
+    assert pending.take(second) == ("s", "/b")
+    assert pending.take(third) == ("s", "/c")
+
+
+def test_a_full_store_evicts_another_anonymous_sessions_oldest_redirect_instead_of_refusing():
+    pending = PendingRedirects(total=2)
+    oldest = pending.add("flood-1", "/a")
+    kept = pending.add("flood-2", "/b")
+    mine = pending.add("victim", "/mine", signed_in=True)
+    assert pending.take(mine) == ("victim", "/mine")
+    assert pending.take(oldest) is None
+    assert pending.take(kept) == ("flood-2", "/b")
+
+
+def test_signed_in_redirects_are_evicted_only_when_no_anonymous_one_is_left():
+    pending = PendingRedirects(total=2)
+    signed_in = pending.add("alice", "/a", signed_in=True)
+    anonymous = pending.add("visitor", "/b")
+    pending.add("bob", "/c", signed_in=True)
+    assert pending.take(anonymous) is None
+    assert pending.take(signed_in) == ("alice", "/a")
+
+
+def test_flood_of_anonymous_redirects_never_refuses_another_user_and_stays_bounded():
     pending = PendingRedirects()
+    for i in range(10_000):
+        pending.add(f"anon-{i % 1_000}", f"/flood/{i}")
+        assert pending.pending_count() <= PendingRedirects.MAX_PENDING
+    assert pending.pending_count() <= 1_000 * PendingRedirects.MAX_PER_SESSION
+    token = pending.add("victim", "/billing", signed_in=True)
+    assert pending.take(token) == ("victim", "/billing")
+
+
+def test_redirects_of_an_ended_session_are_dropped():
+    pending = PendingRedirects()
+    gone = pending.add("gone", "/a")
+    alive = pending.add("alive", "/b")
+    pending.forget_sessions(lambda session_id: session_id == "alive")
+    assert pending.take(gone) is None
+    assert pending.take(alive) == ("alive", "/b")
+    assert pending.pending_count() == 0
+
+
+def test_forget_sessions_asks_streamlit_at_most_every_sweep_interval():
+    clock = Clock()
+    pending = PendingRedirects(clock)
     pending.add("s", "/a")
-    pending.add("s", "/b")
-    with pytest.raises(RedirectError, match="too many"):
-        pending.add("s", "/c")
+    asked: list[str] = []
+
+    def is_alive(session_id: str) -> bool:
+        asked.append(session_id)
+        return True
+
+    pending.forget_sessions(is_alive)
+    pending.forget_sessions(is_alive)
+    clock.now += SWEEP_INTERVAL_SECONDS
+    pending.forget_sessions(is_alive)
+    assert asked == ["s", "s"]

@@ -13,7 +13,7 @@ from stauth_server import streamlit_internals as internals
 from stauth_server.errors import HTTPError, RouteError
 from stauth_server.http_types import Response
 from stauth_server.identity import User
-from stauth_server.routes import OUR_RESERVED_PREFIXES, access_error, call_handler, compile_path
+from stauth_server.routes import OUR_RESERVED_PREFIXES, RouteRegistry, access_error, call_handler, compile_path
 
 STATIC_NAMES = ["favicon.png", "index.html", "manifest.json", "static"]
 
@@ -132,6 +132,98 @@ def test_path_parameter_not_last_is_explained():
         compile_path("/api/{rest:path}/x")
 
 
+# --- parameter values: matched on the raw path, decoded after -------------------------
+
+
+def params(path: str, requested: str):
+    registry = RouteRegistry()
+    route = registry.add(path, ok)
+    return route.path_params(requested)
+
+
+def test_segment_parameter_is_percent_decoded_after_matching():
+    assert params("/api/items/{item_id}", "/api/items/a%20b%C3%A9+c") == {"item_id": "a b\u00e9+c"}
+
+
+@pytest.mark.parametrize(
+    "requested",
+    [
+        "/api/items/..%2F..%2Fetc",
+        "/api/items/a%2Fb",
+        "/api/items/a%2fb",
+        "/api/items/%2F",
+        "/api/items/..%5C..%5Cetc",
+        "/api/items/a%5cb",
+    ],
+)
+def test_segment_parameter_never_takes_an_encoded_slash_or_backslash(requested):
+    assert params("/api/items/{item_id}", requested) is None
+
+
+@pytest.mark.parametrize(
+    "requested", ["/api/items/.", "/api/items/..", "/api/items/%2e%2e", "/api/items/%2E", "/api/items/.%2E"]
+)
+def test_segment_parameter_refuses_dot_segments(requested):
+    assert params("/api/items/{item_id}", requested) is None
+
+
+@pytest.mark.parametrize("requested", ["/api/items/a%00b", "/api/items/a%0Ab", "/api/items/%7F", "/api/items/x%09"])
+def test_segment_parameter_refuses_control_characters(requested):
+    assert params("/api/items/{item_id}", requested) is None
+
+
+def test_a_double_encoded_slash_is_decoded_once_and_stays_text():
+    assert params("/api/items/{item_id}", "/api/items/..%252F..%252Fetc") == {"item_id": "..%2F..%2Fetc"}
+
+
+def test_dots_inside_a_value_are_not_a_dot_segment():
+    assert params("/api/items/{item_id}", "/api/items/...") == {"item_id": "..."}
+    assert params("/api/items/{item_id}", "/api/items/v1..2") == {"item_id": "v1..2"}
+
+
+def test_invalid_utf8_in_a_parameter_is_refused():
+    assert params("/api/items/{item_id}", "/api/items/%ff%fe") is None
+
+
+def test_a_malformed_escape_is_kept_as_text():
+    assert params("/api/items/{item_id}", "/api/items/100%zz") == {"item_id": "100%zz"}
+
+
+def test_path_parameter_takes_several_decoded_segments():
+    assert params("/api/files/{rest:path}", "/api/files/a%20b/c%C3%A9.txt") == {"rest": "a b/c\u00e9.txt"}
+
+
+def test_path_parameter_leaves_out_the_trailing_slash():
+    assert params("/api/files/{rest:path}", "/api/files/a/b/") == {"rest": "a/b"}
+
+
+@pytest.mark.parametrize(
+    "requested",
+    [
+        "/api/files/a/../../etc/passwd",
+        "/api/files/../x",
+        "/api/files/a/%2e%2e/b",
+        "/api/files/./a",
+        "/api/files/a%2F..%2F..%2Fetc",
+        "/api/files/%2Fetc%2Fpasswd",
+        "/api/files//etc/passwd",
+        "/api/files/a//b",
+        "/api/files/..%5C..%5Cwindows",
+    ],
+)
+def test_path_parameter_is_a_relative_path_that_cannot_climb(requested):
+    assert params("/api/files/{rest:path}", requested) is None
+
+
+def test_parameters_of_another_path_are_none():
+    assert params("/api/items/{item_id}", "/api/other/1") is None
+
+
+def test_static_text_after_a_parameter_still_applies_on_the_raw_path():
+    assert params("/api/files/{name}.json", "/api/files/my%20report.json") == {"name": "my report"}
+    assert params("/api/files/{name}.json", "/api/files/..%2Fsecret.json") is None
+
+
 # --- the registry --------------------------------------------------------------------
 
 
@@ -140,6 +232,12 @@ def test_added_route_is_matched_with_its_parameters(registry):
     assert route.methods == ("GET", "POST")
     assert registry.match("/api/items/9") == (route, {"item_id": "9"})
     assert registry.match("/api/other") is None
+
+
+def test_registry_match_claims_a_raw_path_but_refuses_its_encoded_slash(registry):
+    route = registry.add("/api/items/{item_id}", ok)
+    registry.add("/api/items/{rest:path}", ok)
+    assert registry.match("/api/items/..%2F..%2Fetc") == (route, None)
 
 
 def test_a_single_method_string_is_accepted(registry):

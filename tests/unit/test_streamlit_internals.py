@@ -263,3 +263,72 @@ def test_stop_script_asks_the_script_runner_to_stop():
     thread.start()
     thread.join()
     ctx.script_requests.request_stop.assert_called_once_with()
+
+
+# --- start-up checks -------------------------------------------------------------------
+
+
+@pytest.fixture
+def reloaded_config():
+    """Let a test load Streamlit's config for a script; reload the previous one afterwards."""
+    saved = streamlit_config._main_script_path
+    yield
+    internals.load_streamlit_config(saved, {})
+
+
+def test_streamlit_run_loads_config_then_picks_asgi_or_server_in_that_order():
+    from streamlit.web import cli as streamlit_cli
+
+    source = inspect.getsource(streamlit_cli._main_run)
+    steps = ["_config._main_script_path = main_script_path",
+             "bootstrap.load_config_options(flag_options=flag_options",
+             "discover_asgi_app(Path(main_script_path))",
+             "bootstrap.run_asgi_app(",
+             "bootstrap.run(main_script_path"]
+    positions = [source.find(step) for step in steps]
+    assert -1 not in positions, dict(zip(steps, positions))
+    assert positions == sorted(positions)
+
+
+def test_load_streamlit_config_reads_the_script_folder_then_flags(tmp_path, reloaded_config):
+    (tmp_path / ".streamlit").mkdir()
+    config_file = tmp_path / ".streamlit" / "config.toml"
+    config_file.write_text('[server]\naddress = "localhost"\nuseStarlette = true\n')
+    internals.load_streamlit_config(str(tmp_path / "app.py"), {"server_useStarlette": False, "server_port": None})
+    assert internals.get_config_option("server.address") == "localhost"
+    assert internals.config_option_source("server.address") == str(config_file)
+    assert internals.get_config_option("server.useStarlette") is False
+    assert internals.config_option_source("server.useStarlette") == "command-line argument or environment variable"
+
+
+@pytest.mark.parametrize("source, found", [
+    ("from streamlit.starlette import App\napp = App('page.py')\n", "app"),
+    ("import streamlit\nsite = streamlit.starlette.App('page.py')\n", "site"),
+    ("from fastapi import FastAPI\napi = FastAPI()\n", "api"),
+    ("from starlette.applications import Starlette\nasgi = Starlette()\n", "asgi"),
+    ("import streamlit as st\nst.write('plain')\n", None),
+])
+def test_asgi_app_in_script_finds_what_streamlit_run_serves_with_uvicorn(tmp_path, source, found):
+    script = tmp_path / "app.py"
+    script.write_text(source)
+    assert internals.asgi_app_in_script(str(script)) == found
+
+
+# --- session end (what drops a session's waiting cookie writes and redirects) ------------
+
+
+def test_a_session_stops_being_active_when_its_websocket_closes():
+    """``is_active_session`` turns False once the tab's websocket closes (checked on 1.56.0):
+    ``sa.cookies``/``sa.redirect`` then drop what the session left waiting."""
+    from streamlit.runtime.memory_session_storage import MemorySessionStorage
+    from streamlit.runtime.runtime import Runtime
+    from streamlit.runtime.session_manager import ActiveSessionInfo
+    from streamlit.runtime.websocket_session_manager import WebsocketSessionManager
+
+    assert "disconnect_session" in inspect.getsource(internals.websocket_handler_class().on_close)
+    assert "self._session_mgr.is_active_session" in inspect.getsource(Runtime.is_active_session)
+    manager = WebsocketSessionManager(MemorySessionStorage(), MagicMock(), MagicMock(), None)
+    manager._active_session_info_by_id["s1"] = ActiveSessionInfo(client=MagicMock(), session=MagicMock(id="s1"))
+    assert manager.is_active_session("s1") is True
+    manager.disconnect_session("s1")
+    assert manager.is_active_session("s1") is False

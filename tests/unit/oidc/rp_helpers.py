@@ -8,7 +8,7 @@ from fake_op import FakeOP
 
 from stauth_server.config import ProviderConfig, ServerConfig
 from stauth_server.oidc.client import LoginRequest, OIDCClient, SignIn
-from stauth_server.session_store import MemoryStore
+from stauth_server.core.store.memory import MemoryStore
 from stauth_server.signin import SignInService
 
 REDIRECT_URI = "https://app.example.org/base/oauth2callback"

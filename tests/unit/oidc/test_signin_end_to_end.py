@@ -36,11 +36,11 @@ def test_a_whole_sign_in_gives_a_session_cookie_that_resolves_to_the_user(servic
     assert done.user.id == f"{op.issuer}|user-123"  # keyed on (iss, sub)
     assert [c.name for c in done.cookies] == ["__Host-stauth_session"]
     assert done.cookies[0].max_age and done.cookies[0].max_age > 86400
-    resolved = service.resolve(_jar(done.cookies))
+    resolved = service.resolve(_jar(done.cookies), secure=True, path="/")
     assert resolved.user.is_logged_in and resolved.user.id == done.user.id
     assert resolved.user.email == "alice@example.org"
     assert resolved.record is not None and resolved.record.sid == done.record.sid
-    assert resolved.record.browser == "browser-1"
+    assert resolved.record.data.browser == "browser-1"
     assert resolved.clear == []
 
 
@@ -178,8 +178,8 @@ def test_a_new_login_revokes_the_previous_session_of_that_browser(service, op):
     url, jar = _begin(service, op)
     second = service.complete_login(op.authorize(url), {**jar, **first_jar}, None, secure=True, path="/")
     assert second.record.sid != first.record.sid
-    assert not service.resolve(first_jar).user.is_logged_in  # no session fixation
-    assert service.resolve(_jar(second.cookies)).user.is_logged_in
+    assert not service.resolve(first_jar, secure=True, path="/").user.is_logged_in  # no session fixation
+    assert service.resolve(_jar(second.cookies), secure=True, path="/").user.is_logged_in
 
 
 def test_on_plain_http_or_a_sub_path_the_session_cookie_has_no_host_prefix(service, op):
@@ -190,27 +190,6 @@ def test_on_plain_http_or_a_sub_path_the_session_cookie_has_no_host_prefix(servi
     url, jar = _begin(service, op)
     done = service.complete_login(op.authorize(url), jar, None, secure=True, path="/app")
     assert [c.name for c in done.cookies] == ["stauth_session"]
-
-
-def test_a_large_identity_is_chunked_into_cookies_that_resolve_back(service, op):
-    groups = [f"group-{i:04d}-{'x' * 24}" for i in range(400)]
-    op.userinfo_claims = {"email": "alice@example.org", "groups": groups}
-    url, jar = _begin(service, op)
-    done = service.complete_login(op.authorize(url), jar, None, secure=True, path="/")
-    names = [c.name for c in done.cookies]
-    assert names[0] == "__Host-stauth_session" and len(names) > 2
-    assert all(len(c.name) + len(c.value) <= 4096 for c in done.cookies)
-    user = service.resolve(_jar(done.cookies)).user
-    assert user.is_logged_in and user.groups == frozenset(groups)
-
-
-def test_an_identity_too_large_for_cookies_is_refused_not_dropped(service, op):
-    op.userinfo_claims = {"email": "alice@example.org", "blob": "x" * 60_000}
-    url, jar = _begin(service, op)
-    with pytest.raises(SignInError) as caught:
-        service.complete_login(op.authorize(url), jar, None, secure=True, path="/")
-    assert "too much profile data" in caught.value.user_message
-    assert isinstance(caught.value, SignInError) and "cookies" in str(caught.value)
 
 
 def test_logout_url_reaches_the_op_with_the_id_token_hint(service, op):
@@ -228,7 +207,7 @@ def test_end_session_revokes_the_cookie_everywhere(service, op):
     url, jar = _begin(service, op)
     done = service.complete_login(op.authorize(url), jar, None, secure=True, path="/")
     service.end_session(done.record)
-    resolved = service.resolve(_jar(done.cookies))
+    resolved = service.resolve(_jar(done.cookies), secure=True, path="/")
     assert not resolved.user.is_logged_in
     assert [c.name for c in resolved.clear] == ["__Host-stauth_session"]
 
@@ -241,7 +220,8 @@ def test_refresh_if_due_refreshes_expiring_tokens_and_stores_them(service, op):
     old_access = record.tokens["access_token"]
     refreshed = service.refresh_if_due(record)
     assert refreshed is not None and refreshed.tokens["access_token"] != old_access
-    assert service.store.get(record.sid).tokens["access_token"] == refreshed.tokens["access_token"]
+    stored = service.sessions.unlock(record.ticket)
+    assert stored.tokens["access_token"] == refreshed.tokens["access_token"] and stored.version == 2
 
 
 def test_a_refresh_naming_another_subject_ends_the_session(service, op):
@@ -250,4 +230,4 @@ def test_a_refresh_naming_another_subject_ends_the_session(service, op):
     done.record.tokens["expires_at"] = time.time() + 5
     op.refresh_subject = "someone-else"
     assert service.refresh_if_due(done.record) is None
-    assert service.store.get(done.record.sid) is None
+    assert service.store.load(done.record.ticket.store_key) is None
