@@ -335,7 +335,7 @@ def parse_server_config(auth: Mapping[str, Any], app_dir: Path) -> ServerConfig:
                  on_login=_on_login(auth, app_dir))
     users_file = _users_file(auth, app_dir)
     proxy = parse_proxy(auth.get("proxy"))
-    ldap = parse_ldap(auth.get("ldap"))
+    ldap = parse_ldap(auth.get("ldap"), app_dir)
     if not providers and users_file is None and proxy is None and ldap is None:
         return ServerConfig(routes=routes, **rules)
     try:
