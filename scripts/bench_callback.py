@@ -153,7 +153,7 @@ def measure_resolve(service: SignInService, cookies: dict[str, str], n: int) -> 
     user_id = None
     for _ in range(n):
         t0 = time.perf_counter()
-        resolved = service.resolve(cookies)
+        resolved = service.resolve(cookies, secure=True, path="/")
         t1 = time.perf_counter()
         times.append(t1 - t0)
         user_id = resolved.user.id
@@ -231,8 +231,8 @@ def breakdown(service: SignInService, op: ZeroLatencyOP, n: int) -> None:
         ("3c  userinfo merge", client, "_merge_userinfo"),
         ("4 start session", service, "_start_session"),
         ("4a  resolve old session", service, "resolve"),
-        ("4b  seal session (Fernet)", service._sessions, "seal"),
-        ("4c  store.save", service.store, "save"),
+        ("4b  seal session cookie (Fernet)", service.sessions._cookies, "seal"),
+        ("4c  store.create", service.store, "create"),
         ("  fake OP: post_form (token)", op, "post_form"),
         ("  fake OP: get_json (userinfo)", op, "get_json"),
     ]
@@ -308,7 +308,7 @@ def main() -> int:
     resolve_times = collector.run("resolve", lambda count: measure_resolve(service, session_cookies, count),
                                   resolves, max(500, resolves // 10))
     # What the websocket handshake adds on top: the st.user dict built from the user.
-    resolved = service.resolve(session_cookies)
+    resolved = service.resolve(session_cookies, secure=True, path="/")
     info_times = []
     for _ in range(min(resolves, 5000)):
         t0 = time.perf_counter()
@@ -317,7 +317,7 @@ def main() -> int:
     anonymous = []
     for _ in range(min(resolves, 5000)):
         t0 = time.perf_counter()
-        service.resolve(OTHER_COOKIES)
+        service.resolve(OTHER_COOKIES, secure=True, path="/")
         anonymous.append(time.perf_counter() - t0)
 
     print(f"\ntimed: {logins} logins in chunks of {chunk}, {resolves} resolves in chunks of {max(500, resolves // 10)}; "

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import string
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import pytest
 from fuzz_tally import fuzz_settings, tallied
@@ -31,7 +31,7 @@ from stauth_server.config import (
 from stauth_server.errors import ConfigError, RedirectError, RouteError
 from stauth_server.oidc.presets import PRESETS
 from stauth_server.redirects import safe_app_path
-from stauth_server.routes import compile_path
+from stauth_server.routes import RouteRegistry, compile_path
 from stauth_server.session import (
     CHUNK_BYTES,
     HOST_PREFIX,
@@ -268,37 +268,56 @@ TEMPLATE_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(:path)?\}")
 PARAM_NAMES = ["id", "item_id", "rest", "a", "_x", "B2"]
 STATIC_ALPHABET = string.ascii_letters + string.digits + "-._~!$&'()*+,;=:@%"
 TEMPLATE_ATOMS = ["/", "//", "\\", " ", "{", "}", "{}", "{1x}", "{a:int}", "{a:path}", "{id}", "{id}", "{rest:path}",
-                  "%2F", "api", "items", ".", "..", "\x00", "\t", "é"]
+                  "%2F", "api", "items", ".", "..", "\x00", "\t", "é", "_stcore", "auth"]
 templates = st.lists(st.sampled_from(TEMPLATE_ATOMS) | st.text(alphabet=STATIC_ALPHABET + "{}/", max_size=6),
                      max_size=8).map("".join) | st.text(max_size=30)
-raw_paths = url_like | st.text(max_size=40) | st.lists(
-    st.sampled_from(["/", "api", "items", "x", "%2F", "%2f", "..", "%00", "\n", "a/b", ""]), max_size=8).map("".join)
+#: Raw (still percent-encoded) request paths, with encoded slashes, dot segments and controls.
+PATH_ATOMS = ["/", "api", "items", "x", "%2F", "%2f", "%5C", "..", "%2E%2E", ".", "%00", "%0A", "%FF", "%E6%97%A5",
+              "%", "a/b", ""]
+raw_paths = url_like | st.text(max_size=40) | st.lists(st.sampled_from(PATH_ATOMS), max_size=10).map("".join)
+#: What the documentation of ``routes.decode_param`` refuses in a decoded segment.
+REFUSED_IN_A_SEGMENT = re.compile(r"[/\\\x00-\x1f\x7f]")
+
+
+def handler(request):  # pragma: no cover - never called: only the routing is fuzzed
+    return {}
+
+
+def assert_acceptable_segment(value: str) -> None:
+    assert value and value not in (".", "..") and not REFUSED_IN_A_SEGMENT.search(value), value
 
 
 @SETTINGS
-@given(template=st.one_of(templates, templates.map(lambda t: "/" + t)), paths=st.lists(raw_paths, max_size=6))
+@given(template=st.one_of(templates, templates.map(lambda t: "/" + t), templates.map(lambda t: "/api/" + t)),
+       paths=st.lists(raw_paths, max_size=6))
 @tallied("route compiler")
-def test_any_template_compiles_or_raises_route_error_and_segments_never_hold_a_slash(template, paths):
-    """Compiling an arbitrary template raises only ``RouteError``; a compiled route
-    matches any raw path without raising, and a ``{name}`` value never contains '/'."""
+def test_any_template_compiles_or_raises_route_error_and_parameters_never_hold_a_slash(template, paths):
+    """Declaring a route with an arbitrary template raises only ``RouteError``; a declared
+    route takes any raw path without raising, and what it decodes is safe: a ``{name}``
+    value is one segment (never a '/', even an encoded one), a ``{name:path}`` value has
+    no empty, ``.`` or ``..`` segment, and neither holds a backslash or control character."""
+    registry = RouteRegistry()
     try:
-        regex, shape = compile_path(template)
+        compile_path(template)
+        route = registry.add(template, handler)
     except RouteError:
         return
-    assert shape.startswith("/")
+    assert route.shape.startswith("/")
     segment_params = {name for name, kind in TEMPLATE_PARAM.findall(template) if not kind}
-    for path in [template, *paths]:
-        found = regex.match(path)
-        if found:
-            for name, value in found.groupdict().items():
-                assert value, (template, path, name)
-                if name in segment_params:
-                    assert "/" not in value, (template, path, name, value)
-
-
-#: What a raw (percent-encoded) path segment may hold: no '/', no control or space characters.
-segment_values = st.text(alphabet=st.characters(exclude_characters="/", exclude_categories=("Cs", "Cc", "Zs", "Zl", "Zp")),
-                         min_size=1, max_size=12)
+    for raw in [template, *paths, *(p.lstrip("/") and template.rstrip("/") + "/" + p for p in paths)]:
+        found = registry.match(raw)
+        if found is None:
+            continue
+        matched, params = found
+        assert matched is route
+        if params is None:
+            continue  # claimed, but a value was refused: the server answers 404
+        for name, value in params.items():
+            if name in segment_params:
+                assert_acceptable_segment(value)
+            else:
+                for segment in value.split("/"):
+                    assert_acceptable_segment(segment)
 
 
 @st.composite
@@ -320,25 +339,40 @@ def valid_templates(draw: st.DrawFn) -> str:
     return "".join(parts)
 
 
+#: Decoded values, biased towards the ones the router must refuse.
+param_values = st.sampled_from([".", "..", "a/b", "a\\b", "\x00", "\n", "%2F", "%", "~", " "]) | st.text(min_size=1,
+                                                                                                  max_size=10)
+encodings = st.sampled_from(["", "!$&'()*+,;=:@", "!$&'()*+,;=:@-._~"])
+
+
+def acceptable(value: str) -> bool:
+    return value not in ("", ".", "..") and not REFUSED_IN_A_SEGMENT.search(value)
+
+
 @SETTINGS
 @given(template=valid_templates(), data=st.data())
 @tallied("route compiler")
-def test_a_filled_in_template_matches_and_gives_its_values_back(template, data):
-    """A well-formed template compiles; filling its parameters with values gives a path
-    it matches, and putting the matched values back gives that path again."""
-    regex, _ = compile_path(template)
-
-    def fill(values: dict[str, str]) -> str:
-        return TEMPLATE_PARAM.sub(lambda m: values[m.group(1)], template)
-
-    wanted = {}
+def test_an_encoded_value_comes_back_decoded_unless_the_router_must_refuse_it(template, data):
+    """A well-formed template is accepted; percent-encoding values into it gives a path
+    the route claims, and the route gives exactly those values back, or refuses the path
+    (None) when a value would be an empty, ``.``, ``..``, slashed or control segment."""
+    registry = RouteRegistry()
+    route = registry.add(template, handler)
+    wanted: dict[str, str] = {}
+    raw: dict[str, str] = {}
+    every_segment: list[str] = []
     for name, kind in TEMPLATE_PARAM.findall(template):
-        values = st.lists(segment_values, min_size=1, max_size=3).map("/".join) if kind else segment_values
-        wanted[name] = data.draw(values, label=name)
-    path = fill(wanted)
-    found = regex.match(path)
-    assert found, (template, path)
-    assert fill(found.groupdict()) == path
+        segments = data.draw(st.lists(param_values, min_size=1, max_size=3) if kind else st.tuples(param_values),
+                             label=name)
+        safe = data.draw(encodings, label=f"{name} left unencoded")
+        wanted[name] = "/".join(segments)
+        every_segment += segments
+        raw[name] = "/".join(quote(segment, safe=safe) for segment in segments)
+    path = TEMPLATE_PARAM.sub(lambda m: raw[m.group(1)], template)
+    found = registry.match(path)
+    assert found is not None and found[0] is route, (template, path)
+    expected = wanted if all(acceptable(segment) for segment in every_segment) else None
+    assert found[1] == expected, (template, path)
 
 
 # --- the config parser ---------------------------------------------------------------------
@@ -354,11 +388,13 @@ toml_values = st.recursive(
 good_secret = st.text(alphabet=string.ascii_letters + string.digits, min_size=MIN_SECRET_LENGTH, max_size=48)
 urls = st.sampled_from([
     "https://app.example.org/oauth2callback", "http://localhost:8501/base/oauth2callback",
-    "https://op.example.org/.well-known/openid-configuration", "http://[::1/oauth2callback",
-    "https://[::1]:99999/oauth2callback", "ftp://x/oauth2callback", "//x/oauth2callback", "redis://localhost:6379/0",
-    "rediss://[::1/0", "unix:///tmp/redis.sock", "memory://", "sqlite:///tmp/sessions.db", "https://exa mple/x",
+    "https://op.example.org/.well-known/openid-configuration", "http://[::1/oauth2callback", "http://[::1]/oauth2callback",
+    "https://[::1]:99999/oauth2callback", "https://h:x/oauth2callback", "ftp://x/oauth2callback", "//x/oauth2callback",
+    "redis://localhost:6379/0", "rediss://[::1/0", "redis://[fe80::1%25eth0]:6379", "unix:///tmp/redis.sock", "memory://",
+    "sqlite:///tmp/sessions.db", "sqlite://sessions.db", "sqlite://", "sqlite:///tmp/", "sqlite:///\x00x",
+    "https://exa mple/x", "http://\u0000/oauth2callback", "https://app.example.org/oauth2callback\n",
 ]) | st.text(max_size=30)
-durations = st.sampled_from(["7d", "12h", "30m", "45s", "2w", "0s", "-1d", "1y", "99999999999999d", " 3 h "]) | st.integers() | st.floats()
+durations = st.sampled_from(["7d", "12h", "30m", "45s", "2w", "0s", "-1d", "1y", "99999999999999d", " 3 h ", "\u0663d"]) | st.integers() | st.floats()
 rule_texts = st.sampled_from([
     "alice@example.org", "group:admins", "domain:example.org", "claim:dept=eng", "claim:=x", "claim:a", "group:",
     "nobody", " ", "",
@@ -370,46 +406,71 @@ def maybe(plausible: st.SearchStrategy) -> st.SearchStrategy:
     return st.one_of(plausible, plausible, toml_values)
 
 
-provider_tables = st.fixed_dictionaries({}, optional={
+def few_changes(valid: st.SearchStrategy, pools: dict[str, st.SearchStrategy]) -> st.SearchStrategy:
+    """A valid table with up to three keys set to odd or hostile values, so that parsing
+    gets past the first check and reaches the later ones."""
+    changes = st.lists(st.one_of([st.tuples(st.just(key), values) for key, values in pools.items()]), max_size=3)
+    return st.builds(lambda table, edits: {**table, **dict(edits)}, valid, changes)
+
+
+def anything_of(pools: dict[str, st.SearchStrategy]) -> st.SearchStrategy:
+    """A table with any subset of the keys, each plausible or arbitrary."""
+    return st.fixed_dictionaries({}, optional=pools)
+
+
+PROVIDER_POOLS = {
     "client_id": maybe(st.text(min_size=1, max_size=20)),
     "client_secret": maybe(st.text(max_size=20)),
     "server_metadata_url": maybe(urls),
     "provider": maybe(st.sampled_from(sorted(PRESETS)) | st.text(max_size=10)),
-    "tenant": maybe(st.text(max_size=12)), "domain": maybe(urls), "realm": maybe(st.text(max_size=12)),
+    "tenant": maybe(st.text(max_size=12) | urls), "domain": maybe(urls), "realm": maybe(st.text(max_size=12)),
     "url": maybe(urls), "region": maybe(st.text(max_size=12)), "pool_id": maybe(st.text(max_size=12)),
     "authorization_server": maybe(st.text(max_size=12)),
     "display_name": maybe(st.text(max_size=12)),
-    "client_kwargs": maybe(st.dictionaries(st.sampled_from(["scope", "prompt", "state"]), st.text(max_size=12))),
+    "client_kwargs": maybe(st.dictionaries(st.sampled_from(["scope", "prompt", "state", "nonce"]), st.text(max_size=12))),
     "groups_claim": maybe(st.sampled_from(["groups", "roles", "entra", "keycloak"]) | st.lists(st.text(max_size=8))),
     "unknown_key": toml_values,
-})
-ldap_tables = st.fixed_dictionaries({}, optional={
-    "server_uri": maybe(st.sampled_from(["ldap://127.0.0.1:389", "ldaps://ldap.example.org", "http://x"])),
-    "user_dn_template": maybe(st.sampled_from(["uid={username},ou=people,dc=example,dc=org", "uid=x"])),
+}
+valid_providers = st.sampled_from([
+    {"client_id": "rp", "provider": "google"},
+    {"client_id": "rp", "client_secret": "s", "server_metadata_url": "https://op.example.org/.well-known/openid-configuration"},
+    {"client_id": "rp", "provider": "okta", "domain": "corp.okta.com"},
+    {"client_id": "rp", "provider": "keycloak", "url": "https://kc.example.org", "realm": "r"},
+    {"client_id": "rp", "provider": "microsoft", "tenant": "t"},
+    {"client_id": "rp", "provider": "github"},
+])
+provider_tables = few_changes(valid_providers, PROVIDER_POOLS) | anything_of(PROVIDER_POOLS)
+LDAP_POOLS = {
+    "server_uri": maybe(st.sampled_from(["ldap://127.0.0.1:389", "ldaps://ldap.example.org", "http://x", "ldap://[::1"])),
+    "user_dn_template": maybe(st.sampled_from(["uid={username},ou=people,dc=example,dc=org", "uid=x", "{username}{"])),
     "bind_dn": maybe(st.text(max_size=12)), "bind_password": maybe(st.text(max_size=12)),
-    "user_search_base": maybe(st.text(max_size=12)), "group_search_base": maybe(st.text(max_size=12)),
-    "start_tls": maybe(st.booleans()), "timeout_seconds": maybe(st.integers(min_value=1, max_value=30)),
+    "user_search_base": maybe(st.text(max_size=12)), "user_search_filter": maybe(st.text(max_size=12)),
+    "group_search_base": maybe(st.text(max_size=12)), "group_search_filter": maybe(st.text(max_size=12)),
+    "start_tls": maybe(st.booleans()), "timeout_seconds": maybe(st.integers(min_value=-5, max_value=30)),
     "ca_file": maybe(st.text(max_size=12)), "bogus": toml_values,
-})
-proxy_tables = st.fixed_dictionaries({}, optional={
+}
+PROXY_POOLS = {
     "trusted_proxies": maybe(st.lists(st.sampled_from(["10.0.0.0/8", "127.0.0.1", "::1", "fe80::/10", "300.1.1.1",
-                                                       "10.0.0.1/99", "x"]) | st.text(max_size=8), max_size=3)),
+                                                       "10.0.0.1/99", "fe80::1%eth0", "x"]) | st.text(max_size=8), max_size=3)),
     "user_header": maybe(st.sampled_from(["X-Forwarded-User", "Bad Header", "X:Y", ""])),
     "email_header": maybe(st.sampled_from(["X-Forwarded-Email", "\r\nX"])),
     "groups_header": maybe(st.text(max_size=10)),
-})
-auth_sections = {
+    "username_header": maybe(st.text(max_size=10)), "name_header": maybe(st.text(max_size=10)),
+}
+SECTION_POOLS = {
     "roles": maybe(st.dictionaries(st.text(max_size=8), rule_texts | st.lists(rule_texts, max_size=3), max_size=3)),
     "access": maybe(st.dictionaries(st.text(max_size=8), st.sampled_from(["public", "admin", ""])
                                     | st.lists(st.text(max_size=6), max_size=3), max_size=3)),
-    "local": maybe(st.fixed_dictionaries({}, optional={
+    "local": maybe(anything_of({
         "users_file": maybe(st.sampled_from(["users.toml", "missing.toml", "", "\x00", "../etc/passwd"])),
     })),
-    "ldap": maybe(ldap_tables),
-    "proxy": maybe(proxy_tables),
-    "store": maybe(st.fixed_dictionaries({}, optional={"url": maybe(urls)})),
+    "ldap": maybe(few_changes(st.just({"server_uri": "ldap://127.0.0.1:389",
+                                       "user_dn_template": "uid={username},ou=people,dc=example,dc=org"}), LDAP_POOLS)
+                  | anything_of(LDAP_POOLS)),
+    "proxy": maybe(few_changes(st.just({"trusted_proxies": ["10.0.0.0/8"]}), PROXY_POOLS) | anything_of(PROXY_POOLS)),
+    "store": maybe(anything_of({"url": maybe(urls), "other": toml_values})),
 }
-auth_top_level = {
+AUTH_POOLS = {
     "redirect_uri": maybe(urls),
     "cookie_secret": maybe(good_secret | st.text(max_size=40)),
     "cookie_secrets": maybe(st.lists(good_secret | st.text(max_size=40), max_size=3)),
@@ -425,11 +486,26 @@ auth_top_level = {
     "groups_claim": maybe(st.sampled_from(["groups", "entra"])),
     "login_template": maybe(st.sampled_from(["login.html", "plain.html", "missing.html", "", "\x00"])),
     "on_login": maybe(st.sampled_from(["hooks.py:enrich", "hooks.py:1x", "hooks:enrich", ":", "hooks.py:"])),
-    **auth_sections,
+    "frame_ancestors": maybe(st.lists(st.sampled_from(["'self'", "'none'", "https://portal.example.org", "a;b", "",
+                                                       "x,y", "\r\n"]), max_size=3) | st.just("'self'")),
+    "corp_sso": provider_tables,
+    **SECTION_POOLS,
 }
-auth_tables = st.builds(
+#: One way to sign in, configured right (the start from which few_changes departs).
+valid_auth = st.builds(
+    lambda base, way: {**base, **way},
+    st.fixed_dictionaries({"cookie_secret": good_secret, "redirect_uri": st.just("https://app.example.org/oauth2callback")}),
+    st.sampled_from([
+        {"client_id": "rp", "provider": "google"},
+        {"corp": {"client_id": "rp", "provider": "gitlab"}},
+        {"local": {"users_file": "users.toml"}},
+        {"proxy": {"trusted_proxies": ["10.0.0.0/8"]}},
+        {"ldap": {"server_uri": "ldap://127.0.0.1:389", "user_dn_template": "uid={username},dc=example,dc=org"}},
+    ]),
+)
+auth_tables = few_changes(valid_auth, AUTH_POOLS) | st.builds(
     lambda known, providers, extra: {**extra, **providers, **known},
-    st.fixed_dictionaries({}, optional=auth_top_level),
+    anything_of(AUTH_POOLS),
     st.dictionaries(st.sampled_from(["google", "okta", "corp_sso", "github"]) | st.text(min_size=1, max_size=8),
                     provider_tables, max_size=2),
     st.dictionaries(st.sampled_from(sorted(PROVIDER_KEYS)) | st.text(max_size=10), toml_values, max_size=2),

@@ -1,0 +1,5 @@
+"""Admins only: [auth.access] admin = ["admin"]."""
+
+import streamlit as st
+
+st.text("admin-page")
