@@ -69,6 +69,20 @@ class SessionStore(Protocol):
         """Release connections and threads."""
 
 
+class LocalBus:
+    """A bus for stores one process owns: published messages reach this process only."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Listener] = []
+
+    def publish(self, message: bytes) -> None:
+        for listener in list(self._listeners):
+            listener(message)
+
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+
 DEFAULT_FILE_NAME = "stauth-sessions.db"
 
 

@@ -6,21 +6,21 @@ import threading
 import time
 from collections.abc import Callable
 
-from . import Listener, StoredSession
+from . import LocalBus, StoredSession
 
 #: Sweep expired entries every this many writes.
 SWEEP_EVERY = 256
 
 
-class MemoryStore:
+class MemoryStore(LocalBus):
     """A thread-safe in-process store; its bus reaches this process's listeners only."""
 
     def __init__(self, clock: Callable[[], float] = time.time):
+        super().__init__()
         self._clock = clock
         self._lock = threading.Lock()
         self._records: dict[str, StoredSession] = {}
         self._claims: dict[str, float] = {}
-        self._listeners: list[Listener] = []
         self._writes = 0
 
     def create(self, key: str, blob: bytes, expires_at: float, now: float) -> None:
@@ -70,13 +70,6 @@ class MemoryStore:
     def sweep(self, now: float) -> int:
         with self._lock:
             return self._sweep_locked(now)
-
-    def publish(self, message: bytes) -> None:
-        for listener in list(self._listeners):
-            listener(message)
-
-    def subscribe(self, listener: Listener) -> None:
-        self._listeners.append(listener)
 
     def close(self) -> None:
         self._listeners.clear()

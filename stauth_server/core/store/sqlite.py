@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import Listener, StoredSession, StoreUnavailable
+from . import LocalBus, StoredSession, StoreUnavailable
 
 #: How long a statement waits for another process's write lock before giving up (ms).
 BUSY_TIMEOUT_MS = 2000
@@ -33,14 +33,14 @@ CREATE TABLE IF NOT EXISTS once (name TEXT PRIMARY KEY, until REAL NOT NULL);
 """
 
 
-class SqliteStore:
+class SqliteStore(LocalBus):
     """Session records in one SQLite file; one connection per thread."""
 
     def __init__(self, path: Path, clock: Callable[[], float] = time.time):
+        super().__init__()
         self.path = path
         self._clock = clock
         self._local = threading.local()
-        self._listeners: list[Listener] = []
         self._connections: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
         _create_owner_only(path)
@@ -86,13 +86,6 @@ class SqliteStore:
             dropped = db.execute("DELETE FROM sessions WHERE expires_at <= ?", (now,)).rowcount
             dropped += db.execute("DELETE FROM once WHERE until <= ?", (now,)).rowcount
         return dropped
-
-    def publish(self, message: bytes) -> None:
-        for listener in list(self._listeners):
-            listener(message)
-
-    def subscribe(self, listener: Listener) -> None:
-        self._listeners.append(listener)
 
     def close(self) -> None:
         with self._guard:
