@@ -169,7 +169,7 @@ class Browser:
 
     async def fetch(self, method: str, url: str, data: dict[str, str] | None = None,
                     headers: dict[str, str] | None = None) -> Any:
-        from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+        from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
         sent = dict(headers or {})
         cookie = self.cookie_header(url)
@@ -180,7 +180,10 @@ class Browser:
             sent["Content-Type"] = "application/x-www-form-urlencoded"
         request = HTTPRequest(url, method=method, headers=sent, body=body, follow_redirects=False,
                               connect_timeout=self.timeout, request_timeout=self.timeout)
-        response = await AsyncHTTPClient().fetch(request, raise_error=False)
+        try:
+            response = await AsyncHTTPClient().fetch(request, raise_error=False)
+        except (HTTPClientError, OSError) as exc:  # 599s: stream closed, timeout, refused
+            raise ConnectionError(f"{method} {url}: {type(exc).__name__}: {exc}") from None
         if response.code == 599:  # no HTTP answer at all (refused, reset, timed out)
             raise ConnectionError(f"{method} {url}: {type(response.error).__name__}: {response.error}")
         self.jar.extract_cookies(_Response(response.headers), urllib.request.Request(url, method=method))
@@ -220,7 +223,7 @@ def excerpt(body: bytes | str | None, limit: int = 160) -> str:
     import re
 
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else (body or "")
-    text = re.sub(r"<(script|style)\b.*?</\1>", " ", text, flags=re.S | re.I)
+    text = re.sub(r"<(script|style|title)\b.*?</\1>", " ", text, flags=re.S | re.I)
     text = html.unescape(re.sub(r"<[^>]+>", " ", text))
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -79,6 +79,7 @@ class AuthHandler(BaseHandler):
 
     def set_default_headers(self) -> None:
         super().set_default_headers()
+        self.clear_header("X-Frame-Options")  # set again below unless others may frame us
         service: SignInService | None = getattr(self, "service", None)
         for name, value in security_headers(service.config.frame_ancestors if service else ("'self'",)).items():
             self.set_header(name, value)

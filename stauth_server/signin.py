@@ -76,6 +76,7 @@ class SignInService:
         self.throttle = Throttle()
         self._proxy_hooks: OrderedDict[str, tuple[float, dict[str, Any], list[str], str | None]] = OrderedDict()
         self._proxy_lock = threading.Lock()
+        self._proxy_run_lock = threading.Lock()
         #: A custom login page (``[auth] login_template``), read once at start-up.
         self.login_template = config.login_template.read_text(encoding="utf-8") if config.login_template else None
         self.clients: dict[str, OIDCClient | GitHubClient] = dict(clients) if clients is not None else {
@@ -207,28 +208,40 @@ class SignInService:
         """A proxy's user, with the ``on_login`` hooks run once per identity per session
         lifetime (``default_ttl``): a hook that refuses someone refuses them here too."""
         fingerprint = hashlib.sha256(json.dumps(claims, sort_keys=True).encode("utf-8")).hexdigest()
-        now = time.time()
-        with self._proxy_lock:
-            cached = self._proxy_hooks.get(fingerprint)
-            if cached is not None and cached[0] > now:
-                self._proxy_hooks.move_to_end(fingerprint)
-        if cached is None or cached[0] <= now:
-            user = self.sessions.user_for(claims, "proxy", claims["sub"], "proxy", None, ())
-            try:
-                extra, granted = run_login_hooks(user, "proxy")
-                cached = (now + self.config.default_ttl, extra, granted, None)
-            except LoginRefused as refused:
-                LOGGER.info("an on_login hook refused proxy user %s", user.id)
-                cached = (now + self.config.default_ttl, {}, [], refused.message)
-            with self._proxy_lock:
-                self._proxy_hooks[fingerprint] = cached
-                while len(self._proxy_hooks) > PROXY_HOOK_CACHE:
-                    self._proxy_hooks.popitem(last=False)
+        cached = self._cached_proxy_hooks(fingerprint)
+        if cached is None:
+            with self._proxy_run_lock:  # parallel first requests run the hooks once
+                cached = self._cached_proxy_hooks(fingerprint)
+                if cached is None:
+                    cached = self._run_proxy_hooks(fingerprint, claims)
         _, extra, granted, refused_message = cached
         if refused_message is not None:
             return ResolvedSession(refused=refused_message)
         user = self.sessions.user_for({**claims, **extra}, "proxy", claims["sub"], "proxy", None, granted)
         return ResolvedSession(user=user)
+
+    def _cached_proxy_hooks(self, fingerprint: str) -> tuple[float, dict[str, Any], list[str], str | None] | None:
+        with self._proxy_lock:
+            cached = self._proxy_hooks.get(fingerprint)
+            if cached is None or cached[0] <= time.time():
+                return None
+            self._proxy_hooks.move_to_end(fingerprint)
+            return cached
+
+    def _run_proxy_hooks(self, fingerprint: str, claims: dict[str, Any]) -> tuple[float, dict[str, Any], list[str], str | None]:
+        until = time.time() + self.config.default_ttl
+        user = self.sessions.user_for(claims, "proxy", claims["sub"], "proxy", None, ())
+        try:
+            extra, granted = run_login_hooks(user, "proxy")
+            result = (until, extra, granted, None)
+        except LoginRefused as refused:
+            LOGGER.info("an on_login hook refused proxy user %s", user.id)
+            result = (until, {}, [], refused.message)
+        with self._proxy_lock:
+            self._proxy_hooks[fingerprint] = result
+            while len(self._proxy_hooks) > PROXY_HOOK_CACHE:
+                self._proxy_hooks.popitem(last=False)
+        return result
 
     def user_for(self, claims: Mapping[str, Any], issuer: str, subject: str, provider: str,
                  expires_at: float | None, granted: Iterable[str]) -> User:

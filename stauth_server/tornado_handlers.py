@@ -125,8 +125,13 @@ class RouteHandler(BaseHandler):
         try:
             user = await self.current_identity() if route.csrf else ANONYMOUS
         except StoreUnavailable:
-            self.send_rendered(error_response(503, "Session store unavailable; try again shortly", {"Retry-After": "5"}))
-            return
+            if route.auth == "required" or route.roles:
+                self.send_rendered(
+                    error_response(503, "Session store unavailable; try again shortly", {"Retry-After": "5"})
+                )
+                return
+            user = ANONYMOUS  # a public route still answers, as a visitor's request
+
         request = Request(
             method=method,
             path=self.request.path,

@@ -119,7 +119,7 @@ class UsersFile:
 
     path: Path
     _accounts: dict[str, LocalAccount] = field(default_factory=dict)
-    _stamp: tuple[float, int] | None = None
+    _stamp: tuple[int, int, int, int] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def accounts(self) -> dict[str, LocalAccount]:
@@ -128,7 +128,9 @@ class UsersFile:
                 stat = self.path.stat()
             except OSError:
                 raise UsersFileError(f"{self.path}: no such users file") from None
-            stamp = (stat.st_mtime, stat.st_size)
+            # Every save replaces the file (a new inode): a rewrite within one clock tick
+            # that keeps the size (a new password hash) is still noticed.
+            stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino, stat.st_ctime_ns)
             if stamp != self._stamp:
                 self._accounts = _parse(self.path, self.path.read_text(encoding="utf-8"))
                 self._stamp = stamp

@@ -191,6 +191,8 @@ def test_redis_expires_records_and_claims_by_itself(request, clock):
     store.create("dead", b"x", time.time() - 5, time.time() - 100)
     store.claim_once("state:s", 30)
     assert 590 <= raw.ttl(f"{PREFIX}s:live") <= 602
+    assert store.replace("live", b"y2", 1) and store.touch("live", time.time() + 1)
+    assert 590 <= raw.ttl(f"{PREFIX}s:live") <= 602  # writes never make a record immortal
     assert raw.exists(f"{PREFIX}s:dead") == 0
     assert 0 < raw.ttl(f"{PREFIX}once:state:s") <= 30
     assert store.sweep(clock.now) == 0  # nothing left for a sweep to do
