@@ -265,7 +265,7 @@ class LogoutHandler(AuthHandler):
             self.show_store_down(exc, app_path("/auth/logout"))
             return
         publish_identity(self.service, self.browser(), None, ANONYMOUS)
-        target = self.service.logout_url(resolved.record, str(self.service.config.redirect_uri))
+        target = await off_loop(self.service.logout_url, resolved.record, str(self.service.config.redirect_uri))
         self.redirect(target or app_path("/"))
 
 
