@@ -360,15 +360,24 @@ class _IdentityRuntime:
         return session_id
 
 
-def from_own_pages(handler: Any) -> bool:
-    """Whether a websocket handshake comes from the app's own pages: it carries Streamlit's
-    XSRF token (when XSRF protection is on), or its ``Origin`` is exactly the app's origin.
-    Streamlit's own origin allow-list (any localhost port) is not enough for an identity."""
+def from_own_pages(handler: Any, redirect_uri: str | None = None) -> bool:
+    """Whether a websocket handshake comes from the app's own pages.
+
+    Browsers always send ``Origin`` on websockets: when present it alone decides, and must
+    be the app's own origin (as served, or as ``redirect_uri`` names it). Streamlit's XSRF
+    token is not enough there, since a page on another port of the same host can read the
+    XSRF cookie; it counts only for clients that send no ``Origin``. Streamlit's origin
+    allow-list (any localhost port) never gets an identity.
+    """
     request = handler.request
-    if internals.websocket_xsrf_token_ok(handler):
-        return True
-    origin = (request.headers.get("Origin") or "").rstrip("/")
-    return bool(origin) and origin == f"{request.protocol}://{request.host}"
+    origin = (request.headers.get("Origin") or "").strip().rstrip("/").lower()
+    if origin:
+        own = {f"{request.protocol}://{request.host}".lower()}
+        if redirect_uri:
+            parts = urlsplit(redirect_uri)
+            own.add(f"{parts.scheme}://{parts.netloc}".lower())
+        return origin in own
+    return internals.websocket_xsrf_token_ok(handler)
 
 
 def websocket_handler(service: SignInService) -> type:
@@ -383,7 +392,7 @@ def websocket_handler(service: SignInService) -> type:
 
         async def prepare(self) -> None:
             """Look the session up off the event loop, before the handshake completes."""
-            if not from_own_pages(self):
+            if not from_own_pages(self, service.config.redirect_uri):
                 self.stauth_identity = ResolvedSession()
                 return
             try:

@@ -61,9 +61,11 @@ def test_sign_in_and_out_reach_the_open_tab_on_the_other_replica(context, tmp_pa
             on_two.goto(two.url("/"))
             on_two.get_by_text("logged-in=False").wait_for()
             on_one = context.new_page()
-            answered: dict[str, float] = {}
+            answered: dict[str, float] = {}     # when replica 1's redirect reached the browser
             on_one.on("response", lambda r: answered.setdefault(urlsplit(r.url).path, time.monotonic())
                       if 300 <= r.status < 400 else None)
+            sent: dict[str, float] = {}         # when the browser sent the request
+            on_one.on("request", lambda r: sent.setdefault(urlsplit(r.url).path, time.monotonic()))
             on_one.goto(one.url("/auth/login?next=/"))
             on_one.fill("#username", "alice")
             on_one.fill("#password", password("alice"))
@@ -76,11 +78,14 @@ def test_sign_in_and_out_reach_the_open_tab_on_the_other_replica(context, tmp_pa
             on_two.get_by_text("logged-in=False").wait_for(timeout=5000)
             signed_out_on_two = time.monotonic()
             on_one.get_by_text("logged-in=False").wait_for()
-    # From the moment replica 1's redirect reached the browser to the moment tab 2 showed it.
+    # Sign-in: from replica 1's redirect (sent right after it publishes) to tab 2 showing the
+    # user. Sign-out: from the browser sending the logout (replica 1 revokes, publishes, then
+    # looks up the provider's logout URL before answering) to tab 2 showing a visitor.
     sign_in_latency = signed_in_on_two - answered["/auth/login"]
-    sign_out_latency = signed_out_on_two - answered["/auth/logout"]
-    print(f"\nbus latency, replica 1 -> open tab on replica 2: sign-in {sign_in_latency * 1000:.0f} ms, "
-          f"sign-out {sign_out_latency * 1000:.0f} ms (target < {BUS_TARGET:.0f} s)")
+    sign_out_latency = signed_out_on_two - sent["/auth/logout"]
+    print(f"\nbus latency, replica 1 -> open tab on replica 2: sign-in {sign_in_latency * 1000:.0f} ms "
+          f"(after the redirect), sign-out {sign_out_latency * 1000:.0f} ms (after the request was sent), "
+          f"target < {BUS_TARGET:.0f} s")
     assert sign_in_latency < BUS_LIMIT and sign_out_latency < BUS_LIMIT
 
 

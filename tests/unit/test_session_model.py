@@ -481,10 +481,20 @@ def test_from_own_pages_without_a_token_needs_exactly_the_apps_origin(no_xsrf_to
     assert auth_handlers.from_own_pages(ws_handler(origin, protocol=protocol, host=host)) is expected
 
 
-def test_from_own_pages_accepts_streamlits_xsrf_token_whatever_the_origin(monkeypatch):
+def test_a_valid_xsrf_token_counts_only_without_an_origin(monkeypatch):
+    """Another port of the same host can read Streamlit's XSRF cookie: with an Origin, the
+    Origin alone decides."""
     monkeypatch.setattr(internals, "websocket_xsrf_token_ok", lambda handler: True)
     assert auth_handlers.from_own_pages(ws_handler(None)) is True
-    assert auth_handlers.from_own_pages(ws_handler("http://localhost:9999")) is True
+    assert auth_handlers.from_own_pages(ws_handler("http://localhost:9999")) is False
+    assert auth_handlers.from_own_pages(ws_handler("http://localhost:8501")) is True
+
+
+def test_the_redirect_uri_origin_counts_as_the_apps_own(no_xsrf_token):
+    handler = ws_handler("https://app.example.org", protocol="http", host="10.0.0.5:8501")
+    assert auth_handlers.from_own_pages(handler) is False
+    assert auth_handlers.from_own_pages(handler, "https://app.example.org/oauth2callback") is True
+    assert auth_handlers.from_own_pages(handler, "https://other.example.org/oauth2callback") is False
 
 
 @pytest.mark.parametrize(("subprotocols", "expected"), [
@@ -495,9 +505,11 @@ def test_from_own_pages_accepts_streamlits_xsrf_token_whatever_the_origin(monkey
     (None, False),
 ])
 def test_the_websocket_xsrf_check_takes_the_second_subprotocol(subprotocols, expected):
-    handler = ws_handler("http://localhost:9999", subprotocols=subprotocols, valid_token="good-token")
+    handler = ws_handler(None, subprotocols=subprotocols, valid_token="good-token")
     assert internals.websocket_xsrf_token_ok(handler) is expected
     assert auth_handlers.from_own_pages(handler) is expected
+    foreign = ws_handler("http://localhost:9999", subprotocols=subprotocols, valid_token="good-token")
+    assert auth_handlers.from_own_pages(foreign) is False
 
 
 def test_a_token_check_that_blows_up_counts_as_no_token():
