@@ -77,7 +77,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _benchlib import HOST, REPO_DIR, exit_on_sigterm, free_port, percentile, wait_healthy
+from _benchlib import HOST, REPO_DIR, OthersMeter, exit_on_sigterm, free_port, percentile, wait_healthy
 from load_sessions import (
     PROVIDER,
     Browser,
@@ -100,6 +100,7 @@ from load_sessions import (
     sign_in,
     userinfo,
     wait_op,
+    warm_browser,
     write_app,
 )
 
@@ -136,11 +137,12 @@ class FaultProxy:
         self._call(self._listen())
         return self
 
-    def set_mode(self, mode: str, delay: float = 0.0) -> None:
-        self._call(self._switch(mode, delay))
+    def set_mode(self, mode: str, delay: float = 0.0, *, drop: bool = True) -> None:
+        """Switch; ``drop=False`` keeps open connections (a delay then applies to them at once)."""
+        self._call(self._switch(mode, delay, drop))
 
     def close(self) -> None:
-        self._call(self._switch("closed", 0.0))
+        self._call(self._switch("closed", 0.0, True))
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
 
@@ -150,11 +152,12 @@ class FaultProxy:
     async def _listen(self) -> None:
         self._server = await asyncio.start_server(self._handle, HOST, self.port, reuse_address=True)
 
-    async def _switch(self, mode: str, delay: float) -> None:
+    async def _switch(self, mode: str, delay: float, drop: bool = True) -> None:
         self.mode, self.delay = mode, delay
-        for writer in list(self._writers):
-            writer.close()
-        self._writers.clear()
+        if drop or mode == "closed":
+            for writer in list(self._writers):
+                writer.close()
+            self._writers.clear()
         if mode == "closed" and self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -211,41 +214,52 @@ class FaultProxy:
 # --- health sampling ----------------------------------------------------------------------
 
 
+SAMPLER = """
+import http.client, sys, time
+port, interval, timeout = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+while True:
+    started = time.monotonic()
+    ok = False
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", "/_stcore/health")
+        response = conn.getresponse()
+        ok = response.status == 200 and response.read().strip() == b"ok"
+    except (OSError, http.client.HTTPException):
+        pass
+    finally:
+        conn.close()
+    elapsed = time.monotonic() - started
+    print(f"{started:.6f} {elapsed * 1000 if ok else timeout * 1000:.3f} {int(ok)}", flush=True)
+    time.sleep(max(0.0, interval - elapsed))
+"""
+
+
 class HealthSampler:
-    """GET /_stcore/health every ``interval`` s on a new connection, from a thread of its own
-    (the drill's event loop cannot delay it); a failed or timed-out probe counts as
-    ``timeout`` ms."""
+    """GET /_stcore/health every ``interval`` s on a new connection, from a process of its
+    own (neither the drill's event loop nor this process's GIL can delay it); a failed or
+    timed-out probe counts as ``timeout`` ms. Times are CLOCK_MONOTONIC, shared by processes."""
 
     def __init__(self, port: int, interval: float = 0.05, timeout: float = 5.0):
         self.port, self.interval, self.timeout = port, interval, timeout
         self.samples: list[tuple[float, float, bool]] = []  # (monotonic start, ms, ok)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="health-sampler", daemon=True)
+        self._out = tempfile.TemporaryFile()
+        self._proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> HealthSampler:
-        self._thread.start()
+        self._proc = subprocess.Popen([sys.executable, "-c", SAMPLER, str(self.port), str(self.interval),
+                                       str(self.timeout)], stdout=self._out, stderr=subprocess.DEVNULL)
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=self.timeout + 1)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            started = time.monotonic()
-            ok = False
-            conn = http.client.HTTPConnection(HOST, self.port, timeout=self.timeout)
-            try:
-                conn.request("GET", "/_stcore/health")
-                response = conn.getresponse()
-                ok = response.status == 200 and response.read().strip() == b"ok"
-            except (OSError, http.client.HTTPException):
-                pass
-            finally:
-                conn.close()
-            elapsed = time.monotonic() - started
-            self.samples.append((started, elapsed * 1000 if ok else self.timeout * 1000, ok))
-            self._stop.wait(max(0.0, self.interval - elapsed))
+        if self._proc is not None:
+            self._proc.terminate()
+            self._proc.wait(timeout=10)
+        self._out.seek(0)
+        for line in self._out.read().decode().splitlines():
+            at, ms, ok = line.split()
+            self.samples.append((float(at), float(ms), ok == "1"))
+        self._out.close()
 
     def between(self, start: float, end: float) -> list[float]:
         return [ms for at, ms, _ in self.samples if start <= at <= end]
@@ -306,7 +320,7 @@ class Deployment:
         async def one() -> tuple[SignIn, str]:
             self.signed += 1
             attempt = SignIn(login_name(100 + self.signed), Browser())
-            await attempt.browser.fetch("GET", f"{self.base}/")
+            await warm_browser(attempt.browser, self.base)
             url = await reach_callback(attempt.browser, f"{self.base}/auth/login?provider={PROVIDER}", attempt.login,
                                        self.redirect_uri)
             return attempt, on_replica(url, self.base)
@@ -319,7 +333,7 @@ async def ldap_sign_in(base: str, username: str = "alice", password: str = "alic
     attempt = SignIn(f"ldap:{username}", Browser())
     started = time.perf_counter()
     try:
-        await attempt.browser.fetch("GET", f"{base}/")
+        await warm_browser(attempt.browser, base)
         page = await attempt.browser.fetch("GET", f"{base}/auth/login")
         found = re.search(rb'name="_xsrf" value="([^"]+)"', page.body or b"")
         data = {"username": username, "password": password, "source": "ldap", "next": "/"}
@@ -364,6 +378,8 @@ class Row:
     failures: list[str] = field(default_factory=list)
     skipped: str | None = None
     seconds: float = 0.0
+    #: CPU used by processes not started by this script during the fault, % of one CPU
+    others: float = 0.0
 
     def see(self, what: str, status: int | str | None, text: str, seconds: float) -> None:
         self.sees.append(f"{what}: {status} {text!r} ({seconds:.2f}s)")
@@ -473,6 +489,9 @@ async def drill(dep: Deployment, name: str, fault_on: Hook, during: Callable[[Ro
     stop = asyncio.Event()
     load = asyncio.ensure_future(traffic(dep, row, stop))
     await asyncio.sleep(0.2)
+    roots = [proc.pid for proc in dep.procs.started] + ([dep.redis.pid] if dep.redis and dep.redis.pid else [])
+    meter = OthersMeter(roots)
+    meter.start()
     fault_start = time.monotonic()
     try:
         await maybe_await(fault_on())
@@ -481,6 +500,7 @@ async def drill(dep: Deployment, name: str, fault_on: Hook, during: Callable[[Ro
         await maybe_await(fault_off())
         fault_end = time.monotonic()
     await asyncio.sleep(0.5)
+    row.others = meter.stop()
     stop.set()
     await load
     sampler.stop()
@@ -597,7 +617,8 @@ async def drill_op_slow(dep: Deployment) -> Row:
     async def during(row: Row) -> None:
         started = time.perf_counter()
         callbacks = [asyncio.ensure_future(see_callback(Row("scratch"), "", a, u, dep.base)) for a, u in prepared]
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(1.0)
+        await see_common(row, dep, "while callbacks wait")
         # Meanwhile, other users: their userinfo and a page load, and the public page.
         others: list[float] = []
         while not all(c.done() for c in callbacks) and time.perf_counter() - started < 60:
@@ -608,7 +629,6 @@ async def drill_op_slow(dep: Deployment) -> Row:
                 if code != 200:
                     row.failures.append(f"another user's userinfo answered {code} while the OP was slow")
             await asyncio.sleep(0.2)
-        await see_common(row, dep, "while callbacks wait")
         await asyncio.gather(*callbacks)
         done = [a for a, _ in prepared]
         ok = [a for a in done if a.ok]
@@ -768,8 +788,8 @@ async def drill_redis_slow(dep: Deployment) -> Row:
         row.see_signin("new sign-in", await dep.oidc_sign_in())
         await see_common(row, dep)
 
-    return await drill(dep, "Redis slow (1.5 s per answer)", lambda: dep.redis_proxy.set_mode("delay", 1.5), during,
-                       lambda: dep.redis_proxy.set_mode("pass"), recover=lambda row: recovery_sign_in(dep, row))
+    return await drill(dep, "Redis slow (1.5 s per answer)", lambda: dep.redis_proxy.set_mode("delay", 1.5, drop=False),
+                       during, lambda: dep.redis_proxy.set_mode("pass", drop=False), recover=lambda row: recovery_sign_in(dep, row))
 
 
 async def drill_redis_stop(dep: Deployment) -> Row:
@@ -902,18 +922,19 @@ async def redis_deployment(procs: Procs, work: Path, stack: ExitStack) -> Deploy
 
 def print_table(rows: Sequence[Row]) -> None:
     print()
-    print(f"| drill | health max / p99 ms (n) | half-signed-in | pre-fault sessions | traffic (userinfo) | verdict |")
-    print(f"|---|---|---|---|---|---|")
+    print("| drill | health max / p99 ms (n) | half-signed-in | pre-fault sessions | traffic (userinfo) "
+          "| other processes' CPU | verdict |")
+    print("|---|---|---|---|---|---|---|")
     for row in rows:
         if row.skipped:
-            print(f"| {row.drill} | - | - | - | - | skipped: {row.skipped} |")
+            print(f"| {row.drill} | - | - | - | - | - | skipped: {row.skipped} |")
             continue
         health = (f"{max(row.health):.0f} / {percentile(row.health, 99):.0f} ({len(row.health)})"
                   if row.health else "-")
         traffic = ", ".join(f"{n}x{code}" for code, n in sorted(row.traffic.items())) or "-"
         verdict = "ok" if not row.failures else "FAIL: " + "; ".join(row.failures)
         print(f"| {row.drill} | {health} | {len(row.half)} | {row.intact[0]}/{row.intact[1]} {row.intact_expected} "
-              f"| {traffic} (max {row.traffic_max_ms:.0f} ms) | {verdict} |")
+              f"| {traffic} (max {row.traffic_max_ms:.0f} ms) | {row.others:.0f}% | {verdict} |")
     print("\nwhat users saw during each fault (status, excerpt, time):")
     for row in rows:
         if row.skipped:

@@ -296,6 +296,14 @@ def session_cookie(browser: Browser) -> bool:
     return any(name.startswith(("stauth_session", "__Host-stauth_session")) for name in browser.cookie_names())
 
 
+async def warm_browser(browser: Browser, app: str) -> None:
+    """What a browser holds before it signs in (untimed): it loaded the app's page and its
+    frontend polled ``/_stcore/health``, which sets Streamlit's XSRF cookie (as the page's
+    websocket handshake does), so our server knows which browser's tabs a sign-in reaches."""
+    await browser.fetch("GET", f"{app}/")
+    await browser.fetch("GET", f"{app}/_stcore/health")
+
+
 async def sign_in(login: str, *, app: str, redirect_uri: str, issuer: str, check: str | None = None,
                   replica: int = 0, before_callback: Callable[[], Awaitable[None]] | None = None) -> SignIn:
     """One whole sign-in, as a new browser does it, on the server at ``app`` (its login and
@@ -303,7 +311,7 @@ async def sign_in(login: str, *, app: str, redirect_uri: str, issuer: str, check
     result = SignIn(login, Browser(), replica)
     started = None
     try:
-        await result.browser.fetch("GET", f"{app}/")  # the page the user was on (untimed)
+        await warm_browser(result.browser, app)
         started = time.perf_counter()
         callback = await reach_callback(result.browser, f"{app}/auth/login?provider={PROVIDER}", login, redirect_uri)
         if before_callback is not None:

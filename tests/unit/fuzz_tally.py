@@ -24,10 +24,10 @@ import functools
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis.errors import HypothesisException
 
 #: Examples per property; scripts/fuzz.py raises it.
@@ -47,6 +47,11 @@ def fuzz_settings(*, shared_fixtures: bool = False) -> settings:
     (the machine is shared, timings are noisy), and no example database written into
     the repository.
 
+    In the test suite (``STAUTH_FUZZ_EXAMPLES`` unset) the examples are derandomized:
+    the same 60 every run, so the suite never fails by luck. A fuzzing run varies them
+    (``scripts/fuzz.py --seed``). No "explain" phase: it costs seconds per failure and the
+    falsifying example says enough.
+
     ``shared_fixtures``: the property takes function-scoped pytest fixtures (a test
     server) that all its examples share on purpose; hypothesis would warn about that.
     """
@@ -54,7 +59,8 @@ def fuzz_settings(*, shared_fixtures: bool = False) -> settings:
     if shared_fixtures:
         checks.append(HealthCheck.function_scoped_fixture)
     return settings(max_examples=examples_per_property(), deadline=None, database=None,
-                    print_blob=True, suppress_health_check=checks)
+                    derandomize=EXAMPLES_ENV not in os.environ, print_blob=True, suppress_health_check=checks,
+                    phases=[phase for phase in Phase if phase is not Phase.explain])
 
 
 class ServerError(AssertionError):
@@ -74,6 +80,7 @@ class Counts:
     server_errors: int = 0
     violations: int = 0
     seconds: float = 0.0
+    properties: set[str] = field(default_factory=set)
 
     @property
     def failed(self) -> bool:
@@ -91,6 +98,7 @@ def tallied(target: str) -> Callable[[F], F]:
         @functools.wraps(test)
         def run(*args: Any, **kwargs: Any) -> Any:
             counts = TALLY.setdefault(target, Counts())
+            counts.properties.add(test.__name__)
             started = time.perf_counter()
             try:
                 result = test(*args, **kwargs)
