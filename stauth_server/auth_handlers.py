@@ -3,13 +3,12 @@ and the app's websocket, which gets its identity from our session cookie."""
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
+
+import tornado.web
 
 from . import streamlit_internals as internals
 from .cookie_outbox import browser_binding
@@ -22,6 +21,7 @@ from .oidc.errors import SignInError
 from .pages import Theme, error_page, login_page, logout_confirm_page
 from .app_paths import app_path, cookie_path, strip_base
 from .redirects import safe_app_path
+from .blocking import off_loop, sign_in_work
 from .core.store import StoreUnavailable
 from .identity_bus import publish_identity
 from .signin import CompletedLogin, CookieOut, ResolvedSession, SignInService, login_cookie_name
@@ -30,15 +30,7 @@ from .tornado_handlers import BaseHandler
 
 LOGGER = logging.getLogger("stauth_server.auth")
 T = TypeVar("T")
-#: Threads for blocking sign-in work (the store, the provider, argon2), apart from the
-#: default pool, so a slow store never starves anything else.
-BLOCKING = ThreadPoolExecutor(max_workers=32, thread_name_prefix="stauth-io")
 STORE_DOWN = "Sign-in is unavailable right now (the session store cannot be reached). Try again shortly."
-
-
-async def off_loop(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a blocking call (store, provider, argon2) without blocking the event loop."""
-    return await asyncio.get_running_loop().run_in_executor(BLOCKING, functools.partial(fn, *args, **kwargs))
 
 
 def security_headers(frame_ancestors: tuple[str, ...]) -> dict[str, str]:
@@ -101,7 +93,8 @@ class AuthHandler(BaseHandler):
         return browser_binding(self.get_cookie(internals.XSRF_COOKIE_NAME))
 
     async def blocking(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        return await off_loop(fn, *args, **kwargs)
+        """Sign-in work (provider, LDAP, argon2): its own threads, never the store's."""
+        return await sign_in_work(fn, *args, **kwargs)
 
     def finish_login(self, done: CompletedLogin) -> None:
         """Set the new session's cookies, tell the browser's other tabs, go to ``next``."""
@@ -265,7 +258,7 @@ class LogoutHandler(AuthHandler):
             self.show_store_down(exc, app_path("/auth/logout"))
             return
         publish_identity(self.service, self.browser(), None, ANONYMOUS)
-        target = await off_loop(self.service.logout_url, resolved.record, str(self.service.config.redirect_uri))
+        target = await sign_in_work(self.service.logout_url, resolved.record, str(self.service.config.redirect_uri))
         self.redirect(target or app_path("/"))
 
 
@@ -398,8 +391,10 @@ def websocket_handler(service: SignInService) -> type:
             try:
                 self.stauth_identity = await identify_request(service, self.request)
             except StoreUnavailable as exc:
-                LOGGER.warning("session store unavailable; this tab connects anonymous: %s", exc)
-                self.stauth_identity = ResolvedSession()
+                # Not anonymous: the handshake fails and Streamlit's frontend retries, so the
+                # tab connects signed in once the store is back.
+                LOGGER.warning("session store unavailable; websocket refused for a retry: %s", exc)
+                raise tornado.web.HTTPError(503, "session store unavailable") from None
 
         def on_message(self, message: str | bytes) -> Any:
             if self._session_id:

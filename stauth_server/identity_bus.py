@@ -13,6 +13,7 @@ import logging
 import secrets
 
 from . import streamlit_internals as internals
+from .blocking import in_background, off_loop
 from .core.session_records import Session, Ticket
 from .core.sessions import SessionEnded
 from .core.store import StoreUnavailable
@@ -43,8 +44,12 @@ def publish_identity(service: SignInService, browser: str | None, session: Sessi
     ticket = session.ticket if session is not None else None
     message = _sealer(service).seal({"p": PROCESS, "b": browser, "sid": ticket.sid if ticket else None,
                                      "k": ticket.key if ticket else None})
+    in_background(_publish, service, message.encode("ascii"))
+
+
+def _publish(service: SignInService, message: bytes) -> None:
     try:
-        service.store.publish(message.encode("ascii"))
+        service.store.publish(message)
     except StoreUnavailable as exc:
         LOGGER.warning("could not tell other replicas about an identity change: %s", exc)
 
@@ -78,8 +83,6 @@ def listen(service: SignInService, loop: asyncio.AbstractEventLoop) -> None:
 
 
 async def _apply_message(service: SignInService, data: bytes) -> None:
-    from .auth_handlers import off_loop
-
     try:
         message = _sealer(service).open(data.decode("ascii"), max_age_seconds=MESSAGE_TTL)
     except UnicodeError:

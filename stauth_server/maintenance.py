@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from .blocking import off_loop
 from .core.session_records import Session, Ticket
 from .core.sessions import SessionEnded
 from .core.store import StoreUnavailable
@@ -36,8 +37,6 @@ def _check(service: SignInService, ticket: Ticket, last_activity: float) -> tupl
 
 async def maintain_once(service: SignInService) -> None:
     """One pass over the signed-in tabs."""
-    from .auth_handlers import off_loop
-
     for tab in LIVE.signed_in():
         try:
             session, user = await off_loop(_check, service, tab.ticket, tab.last_activity)
@@ -52,8 +51,6 @@ async def maintain_once(service: SignInService) -> None:
 
 async def keep_sessions_current(service: SignInService, every_seconds: float) -> None:
     """Run ``maintain_once`` forever, every ``every_seconds``; sweep now and then."""
-    from .auth_handlers import off_loop
-
     passes = 0
     while True:
         await asyncio.sleep(every_seconds)

@@ -57,6 +57,12 @@ class TooManyAttempts(SignInError):
     status = 429
 
 
+class SourceUnavailable(SignInError):
+    """The directory or users file cannot be read right now: not a wrong password."""
+
+    status = 503
+
+
 def login_cookie_name(state: str) -> str:
     """One login cookie per sign-in in flight, so two tabs can sign in at once."""
     return f"{LOGIN_COOKIE}_{hashlib.sha256(state.encode()).hexdigest()[:16]}"
@@ -131,7 +137,11 @@ class SignInService:
         wait = self.throttle.attempt(keys)
         if wait > 0:
             raise TooManyAttempts(f"throttled {keys}", f"Too many attempts. Try again in {int(wait) + 1} seconds.")
-        found = self._check_password(source, username, password)
+        try:
+            found = self._check_password(source, username, password)
+        except SourceUnavailable:
+            self.throttle.refund(keys)  # nothing was checked: not a guess
+            raise
         if found is None:
             raise SignInError(f"{source} sign-in refused for {username[:64]!r}", "Wrong username or password.")
         self.throttle.success(keys)
@@ -144,7 +154,7 @@ class SignInService:
             try:
                 account = verify(self.users, username, password)  # type: ignore[arg-type]
             except UsersFileError as exc:
-                raise SignInError(str(exc), "Password sign-in is unavailable right now. Try again later.") from None
+                raise SourceUnavailable(str(exc), "Password sign-in is unavailable right now. Try again later.") from None
             if account is None:
                 return None
             signin = SignIn(issuer="local", subject=account.username, claims=account.claims())
@@ -152,7 +162,7 @@ class SignInService:
         try:
             claims = self.ldap.authenticate(username, password)  # type: ignore[union-attr]
         except LdapUnavailable as exc:
-            raise SignInError(str(exc), "The directory cannot be reached right now. Try again later.") from None
+            raise SourceUnavailable(str(exc), "The directory cannot be reached right now. Try again later.") from None
         if claims is None:
             return None
         return SignIn(issuer=f"ldap:{self.config.ldap.server_uri}", subject=claims["sub"], claims=claims), None  # type: ignore[union-attr]

@@ -57,6 +57,16 @@ class Throttle:
         if len(self._failures) > 100_000:
             self._failures = {k: v for k, v in self._failures.items() if now - v[1] <= self.cap * 4}
 
+    def refund(self, keys: Iterable[str]) -> None:
+        """Take back one counted attempt: the check never ran (the directory was down)."""
+        with self._lock:
+            for key in keys:
+                count, last = self._failures.get(key, (0, 0.0))
+                if count <= 1:
+                    self._failures.pop(key, None)
+                else:
+                    self._failures[key] = (count - 1, last)
+
     def success(self, keys: Iterable[str]) -> None:
         with self._lock:
             for key in keys:

@@ -9,6 +9,7 @@ request. Every method may block on the store: call them off the event loop.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from ..sources.local import UsersFile, UsersFileError
 from .session_records import Session, SessionData, Ticket, credential_fingerprint
 from .store import SessionStore, StoreUnavailable
 
+LOGGER = logging.getLogger("stauth_server.sessions")
 #: Write last_seen to the store at most this often per session.
 TOUCH_INTERVAL = 30
 
@@ -135,9 +137,12 @@ class SessionService:
             return None
         activity = now if touch else (seen or 0.0)
         if activity - last_seen >= TOUCH_INTERVAL:
-            if not self.store.touch(ticket.store_key, activity):
-                return None
-            last_seen = activity
+            try:
+                if not self.store.touch(ticket.store_key, activity):
+                    return None
+                last_seen = activity
+            except StoreUnavailable as exc:  # a read that worked is not failed by its bookkeeping
+                LOGGER.warning("could not record session activity: %s", exc)
         return Session(ticket, stored.version, last_seen, data)
 
     def user_of(self, session: Session) -> User:

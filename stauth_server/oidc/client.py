@@ -19,7 +19,7 @@ from oauthlib.oauth2 import WebApplicationClient
 
 from ..config import ProviderConfig
 from .errors import ProviderUnavailable, SignInError, StateMismatch, TokenRejected
-from .id_token import allowed_algorithms, validate_id_token
+from .id_token import BAD_SIGNATURE, allowed_algorithms, validate_id_token
 from .metadata import KeySet, ProviderMetadata
 from .transport import ProviderHTTP
 
@@ -237,14 +237,23 @@ class OIDCClient:
         return {k: v for k, v in tokens.items() if v is not None}
 
     def _validate(self, id_token: str, meta: Mapping[str, Any], *, nonce: str | None) -> dict[str, Any]:
-        return validate_id_token(
-            id_token,
-            key_for=lambda kid, alg: self.keys.key_for(meta["jwks_uri"], kid, alg),
-            issuer=meta["issuer"],
-            client_id=self.provider.client_id,
-            nonce=nonce,
-            algorithms=allowed_algorithms(meta.get("id_token_signing_alg_values_supported")),
-        )
+        def validate() -> dict[str, Any]:
+            return validate_id_token(
+                id_token,
+                key_for=lambda kid, alg: self.keys.key_for(meta["jwks_uri"], kid, alg),
+                issuer=meta["issuer"],
+                client_id=self.provider.client_id,
+                nonce=nonce,
+                algorithms=allowed_algorithms(meta.get("id_token_signing_alg_values_supported")),
+            )
+
+        try:
+            return validate()
+        except TokenRejected as rejected:
+            # A key replaced under the same kid (a restarted provider): refetch once, rate-limited.
+            if str(rejected) != BAD_SIGNATURE or not self.keys.refetch(meta["jwks_uri"]):
+                raise
+            return validate()
 
     def _merge_userinfo(self, claims: dict[str, Any], access_token: str, meta: Mapping[str, Any]) -> dict[str, Any]:
         endpoint = meta.get("userinfo_endpoint")

@@ -13,6 +13,7 @@ from .errors import TokenRejected
 from .metadata import ASYMMETRIC_ALGS
 
 LEEWAY_SECONDS = 60
+BAD_SIGNATURE = "ID token: bad signature"
 DEFAULT_ALGS = ("RS256",)
 
 
@@ -67,7 +68,7 @@ def validate_id_token(
     except jwt.InvalidIssuerError:
         raise TokenRejected("ID token: issuer mismatch") from None
     except jwt.InvalidSignatureError:
-        raise TokenRejected("ID token: bad signature") from None
+        raise TokenRejected(BAD_SIGNATURE) from None
     except jwt.InvalidTokenError as exc:
         raise TokenRejected(f"ID token: invalid ({type(exc).__name__}: {exc})") from None
     _check_claims(claims, client_id=client_id, nonce=nonce, now=time.time())

@@ -107,6 +107,16 @@ class KeySet:
             except (jwt.PyJWKError, jwt.InvalidKeyError, KeyError, ValueError, TypeError) as exc:
                 raise TokenRejected(f"ID token: key {kid!r} unusable for {alg}: {type(exc).__name__}") from None
 
+    def refetch(self, jwks_uri: str) -> bool:
+        """Fetch the keys again (a signature failed with a known ``kid``: the provider may
+        have replaced a key under the same id); at most once per refetch interval."""
+        with self._lock:
+            if self._clock() - self._last_refetch < JWKS_REFETCH_INTERVAL:
+                return False
+            self._last_refetch = self._clock()
+            self._load(jwks_uri)
+            return True
+
     def _load(self, jwks_uri: str) -> None:
         doc = self._http.get_json(jwks_uri, what="jwks")
         keys = doc.get("keys") if isinstance(doc, dict) else None

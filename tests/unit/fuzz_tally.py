@@ -22,13 +22,20 @@ from __future__ import annotations
 
 import functools
 import os
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 from hypothesis import HealthCheck, Phase, settings
+from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis.errors import HypothesisException
+
+# Hypothesis keeps caches and failure patches in ./.hypothesis even without an example
+# database: keep them out of the repository.
+set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "stauth-hypothesis")
 
 #: Examples per property; scripts/fuzz.py raises it.
 EXAMPLES_ENV = "STAUTH_FUZZ_EXAMPLES"

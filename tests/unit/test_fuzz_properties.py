@@ -2,8 +2,9 @@
 
 Targets: the cookie codec (``session.Sealer`` and the chunking helpers), the redirect
 filter (``redirects.safe_app_path``) and the sign-in ``next`` filter
-(``auth_handlers.safe_next``), the route compiler (``routes.compile_path``) and the
-config parser (``config.parse_server_config``).
+(``auth_handlers.safe_next``), the route compiler (``routes.compile_path`` and the
+registry's matching), the config parser (``config.parse_server_config``), and the
+password throttle every ``POST /auth/login`` consults first.
 
 Each property runs ``STAUTH_FUZZ_EXAMPLES`` examples (60 by default); ``scripts/fuzz.py``
 runs them by the thousand and reports the tally (see ``fuzz_tally``).
@@ -43,15 +44,14 @@ from stauth_server.session import (
     join_value,
     split_value,
 )
+from stauth_server.throttle import Throttle
 
 SETTINGS = fuzz_settings()
 
 # --- shared strategies ----------------------------------------------------------------
 
 #: What a cookie value may hold (RFC 6265 cookie-octet): no space, '"', ',', ';', '\'.
-COOKIE_OCTETS = "".join(
-    chr(c) for c in range(0x21, 0x7F) if chr(c) not in '",;\\'
-)
+COOKIE_OCTETS = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '",;\\')
 BASE64URL = string.ascii_letters + string.digits + "-_="
 #: Characters with a meaning somewhere in URL, cookie or header parsing.
 SPECIALS = "/\\?#&=;:@%.+ \t\r\n\x00\x7f\"'<>[]{}|^`~,"
@@ -135,8 +135,8 @@ def tampered(draw: st.DrawFn, token: str) -> str:
 @given(payload=payloads, data=st.data())
 @tallied("cookie codec")
 def test_a_tampered_token_never_opens_to_another_payload(payload, data):
-    """Edited tokens open to nothing (or, when an edit only touched base64 padding bits,
-    to the very same payload): tampering can never produce a different payload."""
+    """Edited tokens open to nothing (or, when an edit changed nothing that counts, such
+    as base64 padding bits, to the very same payload): never to a different payload."""
     sealer = Sealer(["newest-cookie-secret", "older-cookie-secret"], "session")
     token = sealer.seal(payload)
     edited = data.draw(tampered(token), label="edited token")
@@ -184,7 +184,8 @@ def test_chunking_round_trips_every_value_that_fits(name, value, noise):
     assert set(cookies) <= set(chunk_names(name, jar))
 
 
-chunk_heads = st.builds(lambda n: f"chunks:{n}", st.integers(min_value=-3, max_value=MAX_CHUNKS + 3) | st.text(max_size=5))
+chunk_heads = st.builds(lambda n: f"chunks:{n}",
+                        st.integers(min_value=-3, max_value=MAX_CHUNKS + 3) | st.text(max_size=5))
 
 
 @SETTINGS
@@ -206,6 +207,42 @@ def test_arbitrary_cookie_jars_reassemble_to_nothing_that_opens(name, data):
     assert Sealer(["a-cookie-secret"], "session").open(joined) is None
 
 
+# --- the password throttle (behind POST /auth/login) ------------------------------------------
+
+
+class Clock:
+    """A clock the property moves by hand."""
+
+    now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@SETTINGS
+@given(steps=st.lists(st.tuples(st.sampled_from(["attempt", "failure", "success"]),
+                                 st.integers(min_value=1, max_value=1500),
+                                 st.floats(min_value=0, max_value=2000, allow_nan=False)), min_size=1, max_size=4))
+@tallied("login form")
+def test_the_password_throttle_answers_a_bounded_wait_however_hard_it_is_hammered(steps):
+    """Bursts of attempts, failures and successes, with time passing in between: the
+    throttle always answers a wait between 0 and its cap, never an exception (each
+    password sign-in asks it first, so an exception there is a 5xx for that account)."""
+    clock = Clock()
+    throttle = Throttle(clock=clock)
+    keys = ["user:local:alice", "ip:203.0.113.7"]
+    for action, times, pause in steps:
+        clock.now += pause
+        for _ in range(times):
+            if action == "attempt":
+                assert 0.0 <= throttle.attempt(keys) <= throttle.cap
+            elif action == "failure":
+                throttle.failure(keys)
+            else:
+                throttle.success(keys)
+        assert 0.0 <= throttle.wait_seconds(keys) <= throttle.cap
+
+
 # --- the redirect and next filters ----------------------------------------------------------
 
 #: Pieces of the forms browsers turn into another origin, or that break headers.
@@ -216,7 +253,8 @@ URL_ATOMS = [
     "~", "[", "]", "::1", "é", "日本", "reports", "a=1", "%E6%97%A5",
 ]
 url_like = st.lists(st.sampled_from(URL_ATOMS) | st.text(max_size=6), max_size=10).map("".join)
-redirect_targets = url_like | url_like.map(lambda rest: "/" + rest) | st.text(max_size=40)
+redirect_targets = st.one_of(url_like, url_like.map(lambda rest: "/" + rest), hostile_text,
+                             hostile_text.map(lambda rest: "/" + rest))
 BASE_ALPHABET = string.ascii_letters + string.digits + "-._~/"
 base_paths = st.sampled_from(["", "/", "base", "/base/", "a/b", "//evil.example", "x//y"]) | st.text(
     alphabet=BASE_ALPHABET, max_size=16)
@@ -388,13 +426,16 @@ toml_values = st.recursive(
 good_secret = st.text(alphabet=string.ascii_letters + string.digits, min_size=MIN_SECRET_LENGTH, max_size=48)
 urls = st.sampled_from([
     "https://app.example.org/oauth2callback", "http://localhost:8501/base/oauth2callback",
-    "https://op.example.org/.well-known/openid-configuration", "http://[::1/oauth2callback", "http://[::1]/oauth2callback",
+    "https://op.example.org/.well-known/openid-configuration", "http://[::1/oauth2callback",
+    "http://[::1]/oauth2callback",
     "https://[::1]:99999/oauth2callback", "https://h:x/oauth2callback", "ftp://x/oauth2callback", "//x/oauth2callback",
-    "redis://localhost:6379/0", "rediss://[::1/0", "redis://[fe80::1%25eth0]:6379", "unix:///tmp/redis.sock", "memory://",
+    "redis://localhost:6379/0", "rediss://[::1/0", "redis://[fe80::1%25eth0]:6379", "unix:///tmp/redis.sock",
+    "memory://",
     "sqlite:///tmp/sessions.db", "sqlite://sessions.db", "sqlite://", "sqlite:///tmp/", "sqlite:///\x00x",
     "https://exa mple/x", "http://\u0000/oauth2callback", "https://app.example.org/oauth2callback\n",
 ]) | st.text(max_size=30)
-durations = st.sampled_from(["7d", "12h", "30m", "45s", "2w", "0s", "-1d", "1y", "99999999999999d", " 3 h ", "\u0663d"]) | st.integers() | st.floats()
+durations = st.sampled_from(["7d", "12h", "30m", "45s", "2w", "0s", "-1d", "1y", "99999999999999d", " 3 h ",
+                             "\u0663d"]) | st.integers() | st.floats()
 rule_texts = st.sampled_from([
     "alice@example.org", "group:admins", "domain:example.org", "claim:dept=eng", "claim:=x", "claim:a", "group:",
     "nobody", " ", "",
@@ -427,13 +468,15 @@ PROVIDER_POOLS = {
     "url": maybe(urls), "region": maybe(st.text(max_size=12)), "pool_id": maybe(st.text(max_size=12)),
     "authorization_server": maybe(st.text(max_size=12)),
     "display_name": maybe(st.text(max_size=12)),
-    "client_kwargs": maybe(st.dictionaries(st.sampled_from(["scope", "prompt", "state", "nonce"]), st.text(max_size=12))),
+    "client_kwargs": maybe(st.dictionaries(st.sampled_from(["scope", "prompt", "state", "nonce"]),
+                                           st.text(max_size=12))),
     "groups_claim": maybe(st.sampled_from(["groups", "roles", "entra", "keycloak"]) | st.lists(st.text(max_size=8))),
     "unknown_key": toml_values,
 }
 valid_providers = st.sampled_from([
     {"client_id": "rp", "provider": "google"},
-    {"client_id": "rp", "client_secret": "s", "server_metadata_url": "https://op.example.org/.well-known/openid-configuration"},
+    {"client_id": "rp", "client_secret": "s",
+     "server_metadata_url": "https://op.example.org/.well-known/openid-configuration"},
     {"client_id": "rp", "provider": "okta", "domain": "corp.okta.com"},
     {"client_id": "rp", "provider": "keycloak", "url": "https://kc.example.org", "realm": "r"},
     {"client_id": "rp", "provider": "microsoft", "tenant": "t"},
@@ -441,7 +484,8 @@ valid_providers = st.sampled_from([
 ])
 provider_tables = few_changes(valid_providers, PROVIDER_POOLS) | anything_of(PROVIDER_POOLS)
 LDAP_POOLS = {
-    "server_uri": maybe(st.sampled_from(["ldap://127.0.0.1:389", "ldaps://ldap.example.org", "http://x", "ldap://[::1"])),
+    "server_uri": maybe(st.sampled_from(["ldap://127.0.0.1:389", "ldaps://ldap.example.org", "http://x",
+                                         "ldap://[::1"])),
     "user_dn_template": maybe(st.sampled_from(["uid={username},ou=people,dc=example,dc=org", "uid=x", "{username}{"])),
     "bind_dn": maybe(st.text(max_size=12)), "bind_password": maybe(st.text(max_size=12)),
     "user_search_base": maybe(st.text(max_size=12)), "user_search_filter": maybe(st.text(max_size=12)),
@@ -451,7 +495,8 @@ LDAP_POOLS = {
 }
 PROXY_POOLS = {
     "trusted_proxies": maybe(st.lists(st.sampled_from(["10.0.0.0/8", "127.0.0.1", "::1", "fe80::/10", "300.1.1.1",
-                                                       "10.0.0.1/99", "fe80::1%eth0", "x"]) | st.text(max_size=8), max_size=3)),
+                                                       "10.0.0.1/99", "fe80::1%eth0", "x"]) | st.text(max_size=8),
+                                      max_size=3)),
     "user_header": maybe(st.sampled_from(["X-Forwarded-User", "Bad Header", "X:Y", ""])),
     "email_header": maybe(st.sampled_from(["X-Forwarded-Email", "\r\nX"])),
     "groups_header": maybe(st.text(max_size=10)),
@@ -494,7 +539,8 @@ AUTH_POOLS = {
 #: One way to sign in, configured right (the start from which few_changes departs).
 valid_auth = st.builds(
     lambda base, way: {**base, **way},
-    st.fixed_dictionaries({"cookie_secret": good_secret, "redirect_uri": st.just("https://app.example.org/oauth2callback")}),
+    st.fixed_dictionaries({"cookie_secret": good_secret,
+                           "redirect_uri": st.just("https://app.example.org/oauth2callback")}),
     st.sampled_from([
         {"client_id": "rp", "provider": "google"},
         {"corp": {"client_id": "rp", "provider": "gitlab"}},

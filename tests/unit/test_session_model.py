@@ -25,6 +25,7 @@ from stauth_server import auth_handlers, hooks
 from stauth_server import streamlit_internals as internals
 from stauth_server.config import ServerConfig, parse_server_config
 from stauth_server.core.session_records import Ticket
+from stauth_server.core.store import StoredSession, StoreUnavailable
 from stauth_server.core.sessions import SessionService
 from stauth_server.core.store.memory import MemoryStore
 from stauth_server.core.store.redis import RedisStore
@@ -538,3 +539,45 @@ def test_frame_ancestors_defaults_to_self_and_keeps_a_configured_list(tmp_path):
     configured = parse_server_config({**PROXY_AUTH, "frame_ancestors": ["'self'", "https://portal.example.org"]},
                                      tmp_path)
     assert configured.frame_ancestors == ("'self'", "https://portal.example.org")
+
+
+# --- faults: what the store or a directory being away must not do ------------------------
+
+
+class _TouchFails(MemoryStore):
+    """Reads work, writes fail (a locked or read-only SQLite file)."""
+
+    def touch(self, key, last_seen):
+        raise StoreUnavailable("locked")
+
+
+def test_a_failing_activity_write_does_not_fail_the_read(users_path):
+    store = _TouchFails()
+    service = make_service(users_path, store)
+    done = login(service)
+    stored = store._records[done.record.ticket.store_key]
+    store._records[done.record.ticket.store_key] = StoredSession(stored.version, stored.expires_at,
+                                                                 stored.last_seen - 3600, stored.blob)
+    resolved = service.resolve(jar(done), secure=False, path="/")
+    assert resolved.user.id == "local|alice" and resolved.clear == []
+
+
+class _DirectoryDown:
+    def authenticate(self, username, password):
+        from stauth_server.sources.ldap import LdapUnavailable
+
+        raise LdapUnavailable("ldap://127.0.0.1:1: connection refused")
+
+
+def test_a_directory_outage_is_a_503_and_never_counts_as_a_wrong_password(users_path):
+    from stauth_server.signin import SourceUnavailable
+
+    service = make_service(users_path)
+    service.ldap = _DirectoryDown()
+    service.config = replace(service.config, ldap=SimpleNamespace(server_uri="ldap://127.0.0.1:1"))
+    for _ in range(10):
+        with pytest.raises(SourceUnavailable) as caught:
+            service.password_login("alice", "whatever", "203.0.113.7", "/", {}, None, secure=False, path="/",
+                                   source="ldap")
+        assert caught.value.status == 503 and "cannot be reached" in caught.value.user_message
+    assert service.throttle.wait_seconds(["user:ldap:alice", "ip:203.0.113.7"]) == 0

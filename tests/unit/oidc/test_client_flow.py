@@ -419,3 +419,14 @@ def test_expires_in_as_a_number_or_a_numeric_string_sets_the_token_expiry(client
 def test_a_nonsense_expires_in_leaves_the_expiry_unknown(client, op, expires_in):
     op.token_extra["expires_in"] = expires_in
     assert "expires_at" not in sign_in(client, op).tokens
+
+
+def test_a_key_replaced_under_the_same_kid_is_refetched_once_and_sign_in_works(client, op):
+    """A restarted provider that made a new key but kept its kid: a bad signature refetches
+    the JWKS once (rate-limited) instead of failing every sign-in for an hour."""
+    sign_in(client, op)
+    op.signing_keys["key-1"] = op.signing_keys["key-2"]  # same kid, another key
+    assert sign_in(client, op).subject == op.subject
+    op.signing = "attacker-key"
+    with pytest.raises(TokenRejected, match="bad signature"):
+        sign_in(client, op)
