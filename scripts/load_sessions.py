@@ -45,6 +45,11 @@ Phases
        and all its tabs go to the OTHER replica: every session is opened on a replica that
        did not sign it in.
 
+The OP is tests/op/op.mjs unchanged, started with scripts/load_apps/op_capacity.mjs preloaded
+(``node --import``): oidc-provider's development in-memory adapter keeps about 1000 objects,
+and 200 sign-ins in flight store more, so without it the OP itself evicts authorization codes
+before they are redeemed and answers ``invalid_grant`` (seen at full size: 5 of 200).
+
 Everything runs on 127.0.0.1 on free ports, is started by this script and stopped at the
 end (process-group kill); every request and handshake has a timeout, every phase a bound.
 
@@ -76,7 +81,6 @@ from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 from _benchlib import (
     COMMON_FLAGS,
     HOST,
-    REPO_DIR,
     SCRIPTS_DIR,
     console_script,
     exit_on_sigterm,
@@ -91,6 +95,8 @@ from _benchlib import (
 from bench_login import _FORM, CLIENT_ID, CLIENT_SECRET, OP_DIR, SECRET
 
 APP = SCRIPTS_DIR / "load_apps" / "whoami.py"
+#: Raises the OP's in-memory adapter capacity (see that file): 200 sign-ins in flight need it.
+OP_CAPACITY_HOOK = SCRIPTS_DIR / "load_apps" / "op_capacity.mjs"
 PROVIDER = "default"
 #: Seconds for one HTTP request / one websocket step; a whole sign-in or tab is bounded too.
 REQUEST_TIMEOUT = 60.0
@@ -183,9 +189,9 @@ class Browser:
         try:
             response = await AsyncHTTPClient().fetch(request, raise_error=False)
         except (HTTPClientError, OSError) as exc:  # 599s: stream closed, timeout, refused
-            raise ConnectionError(f"{method} {url}: {type(exc).__name__}: {exc}") from None
+            raise ConnectionError(f"{method} {url.split('?')[0]}: {type(exc).__name__}: {exc}") from None
         if response.code == 599:  # no HTTP answer at all (refused, reset, timed out)
-            raise ConnectionError(f"{method} {url}: {type(response.error).__name__}: {response.error}")
+            raise ConnectionError(f"{method} {url.split('?')[0]}: {type(response.error).__name__}: {response.error}")
         self.jar.extract_cookies(_Response(response.headers), urllib.request.Request(url, method=method))
         return response
 
@@ -536,7 +542,7 @@ class Procs:
         env = {"OP_PORT": str(port), "RP_BASE": rp_base, "OP_CLIENT_ID": CLIENT_ID, "OP_CLIENT_SECRET": CLIENT_SECRET}
         if issuer:
             env["OP_ISSUER"] = issuer
-        return self.start([node, "op.mjs"], f"op-{port}.log", OP_DIR, env)
+        return self.start([node, "--import", str(OP_CAPACITY_HOOK), "op.mjs"], f"op-{port}.log", OP_DIR, env)
 
     def start_server(self, kind: str, port: int, folder: Path, env: dict[str, str] | None = None
                      ) -> subprocess.Popen[bytes]:
@@ -688,6 +694,21 @@ async def load_tabs(signins: Sequence[SignIn], count: int, base_for: Callable[[S
                            concurrency, PHASE_BOUND)
 
 
+async def control_mixup(signins: Sequence[SignIn], app: str, issuer: str) -> None:
+    """Negative control: a tab opened with user A's cookie but told to expect user B must be
+    flagged as a mix-up, or the detector proves nothing."""
+    usable = [s for s in signins if s.ok]
+    if len(usable) < 2:
+        return
+    tab = Tab(-1, app, Identity.of(usable[1].login, issuer))
+    await open_tab(tab, usable[0].browser.cookie_header(f"{app}/_stcore/stream"))
+    tab.close()
+    if not tab.mixed_up:
+        raise RuntimeError(f"the mix-up detector did not flag a planted mix-up: {tab.seen}, {tab.error}")
+    print(f"  mix-up detector control: a tab with {usable[0].login}'s cookie told to expect {usable[1].login} "
+          "was flagged (not counted)")
+
+
 def print_errors(label: str, errors: Sequence[Any], limit: int = 5) -> None:
     for item in errors[:limit]:
         print(f"    {label} error: {item.error}")
@@ -728,8 +749,16 @@ async def phase_single(args: argparse.Namespace, procs: Procs, work: Path) -> Ph
     signins = await sign_in_many(logins, lambda i: dict(app=app, redirect_uri=redirect_uri, issuer=issuer),
                                  PHASE_BOUND)
     print(f"  {len(signins)} concurrent sign-ins in {time.perf_counter() - t0:.1f}s")
+    ours_signed1 = await settled_rss_kb(ours_proc.pid)
+    # A second wave of as many sign-ins: tells a one-off cost (threads, connections, caches
+    # warming up) from one that grows with the number of sessions.
+    t0 = time.perf_counter()
+    second = await sign_in_many([login_name(args.signins + i) for i in range(args.signins)],
+                                lambda i: dict(app=app, redirect_uri=redirect_uri, issuer=issuer), PHASE_BOUND)
+    print(f"  a second wave of {len(second)} concurrent sign-ins in {time.perf_counter() - t0:.1f}s")
     ours_signed = await settled_rss_kb(ours_proc.pid)
 
+    await control_mixup(signins, app, issuer)
     t0 = time.perf_counter()
     tabs = await load_tabs(signins, args.tabs, lambda s: app, issuer, args.ws_concurrency)
     print(f"  {len(tabs)} signed-in tabs opened on ours in {time.perf_counter() - t0:.1f}s")
@@ -748,7 +777,8 @@ async def phase_single(args: argparse.Namespace, procs: Procs, work: Path) -> Ph
         tab.close()
     n = max(1, args.tabs)
     memory = {
-        "n": args.tabs, "ours_idle": ours_idle, "ours_signed": ours_signed, "ours_loaded": ours_loaded,
+        "n": args.tabs, "ours_idle": ours_idle, "ours_signed1": ours_signed1, "ours_signed": ours_signed,
+        "ours_loaded": ours_loaded, "signins": args.signins, "second": second,
         "plain_idle": plain_idle, "plain_loaded": plain_loaded,
         "raw_per_session": (ours_loaded - plain_loaded) / n,
         "tab_per_session": ((ours_loaded - ours_signed) - (plain_loaded - plain_idle)) / n,
@@ -831,8 +861,12 @@ def report(result: PhaseResult) -> None:
     memory = result.memory
     if "raw_per_session" in memory:
         mb = 1024
+        second = memory["second"]
+        print(f"  second wave of sign-ins (ms)                {ms_stats([s.seconds * 1000 for s in second if s.ok])}; "
+              f"errors {sum(not s.ok for s in second)}")
         print(f"  memory (RSS, MB): ours idle {memory['ours_idle'] / mb:.1f}, after the sign-ins "
-              f"{memory['ours_signed'] / mb:.1f}, with {memory['n']} signed-in tabs {memory['ours_loaded'] / mb:.1f}; "
+              f"{memory['ours_signed1'] / mb:.1f}, after the second wave {memory['ours_signed'] / mb:.1f}, "
+              f"with {memory['n']} signed-in tabs {memory['ours_loaded'] / mb:.1f}; "
               f"plain idle {memory['plain_idle'] / mb:.1f}, with {memory['n']} anonymous tabs "
               f"{memory['plain_loaded'] / mb:.1f}")
         plain_loads = [t.loaded_ms for t in memory["plain_tabs"] if not t.error]
@@ -845,6 +879,10 @@ def report(result: PhaseResult) -> None:
               f"{memory['tab_per_session']:.1f} (target <= 10: {'ok' if memory['tab_per_session'] <= 10 else 'ABOVE'})")
         print(f"    sign-ins included ((ours with N tabs - ours before the sign-ins) - plain's tab cost) / N: "
               f"{memory['marginal_per_session']:.1f}")
+        count = memory["signins"]
+        print(f"    growth per sign-in: first wave {(memory['ours_signed1'] - memory['ours_idle']) / count:.1f}, "
+              f"second wave {(memory['ours_signed'] - memory['ours_signed1']) / count:.1f} (a first-wave-only "
+              f"growth is a one-off: threads and connections of the blocking pool, caches)")
         print(f"    raw (ours with N tabs - plain with N tabs) / N: {memory['raw_per_session']:.1f} "
               f"(includes our fixed start-up cost, {(memory['ours_idle'] - memory['plain_idle']) / 1024:.1f} MB, / N)")
     if "rss" in memory:
@@ -890,17 +928,20 @@ def main() -> int:
         raise
     finally:
         procs.stop_all()
-        if not failed:
-            shutil.rmtree(work, ignore_errors=True)
     for result in results:
         report(result)
     errors = sum(len(r.signin_errors) + len(r.tab_errors) for r in results)
     errors += sum(len([t for t in r.memory.get("plain_tabs", []) if t.error]) for r in results)
+    errors += sum(len([s for s in r.memory.get("second", []) if not s.ok]) for r in results)
     mixups = sum(r.mixups for r in results)
     not_open = sum(len(r.tabs) - len(r.tab_errors) - r.open_after for r in results)
     print(f"\ntotal: errors {errors}, identity mix-ups {mixups}, tabs closed early {not_open}; "
           f"wall {time.perf_counter() - script_start:.0f}s; load average (1 min) at the end {os.getloadavg()[0]:.2f}")
-    return 1 if errors or mixups or not_open else 0
+    if failed or errors or mixups or not_open:
+        print(f"logs kept in {work}")
+        return 1
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
 
 
 if __name__ == "__main__":
