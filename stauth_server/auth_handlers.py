@@ -56,10 +56,9 @@ def safe_next(raw: str | None) -> str:
     if not raw:
         return "/"
     try:
-        safe_app_path(raw, "")
+        return safe_app_path(raw, "")  # its ASCII form: a Location header carries no raw UTF-8
     except RedirectError:
         return "/"
-    return raw
 
 
 class AuthHandler(BaseHandler):

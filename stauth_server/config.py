@@ -138,10 +138,18 @@ def _secrets(auth: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(secrets)
 
 
+def _split(url: str, key: str) -> Any:
+    """``urlsplit`` whose refusal (a broken IPv6 host) names the key."""
+    try:
+        return urlsplit(url)
+    except ValueError as exc:
+        raise ConfigError(f"{key}: not a valid URL ({exc}): {url!r}") from None
+
+
 def _redirect_uri(auth: Mapping[str, Any]) -> str:
     uri = _string(auth, "redirect_uri", "[auth]", required=True)
     assert uri is not None
-    parts = urlsplit(uri)
+    parts = _split(uri, "[auth] redirect_uri")
     if parts.scheme not in ("http", "https") or not parts.netloc or not parts.path.endswith("/oauth2callback"):
         raise ConfigError(
             f"[auth] redirect_uri: expected an absolute http(s) URL ending in /oauth2callback, got {uri!r}"
@@ -167,7 +175,7 @@ def _provider(name: str, table: Mapping[str, Any], where: str) -> ProviderConfig
     kind = "oidc"
     display = str(table.get("display_name") or "")
     if preset is not None:
-        if preset not in PRESETS:
+        if not isinstance(preset, str) or preset not in PRESETS:
             raise ConfigError(f"{where} provider: expected one of {sorted(PRESETS)}, got {preset!r}")
         try:
             resolved = resolve_preset(str(preset), table)
@@ -182,7 +190,7 @@ def _provider(name: str, table: Mapping[str, Any], where: str) -> ProviderConfig
                 f"{where} server_metadata_url: missing; expected the OpenID Provider's "
                 "/.well-known/openid-configuration URL (or set provider = \"google\" etc.)"
             )
-        parts = urlsplit(metadata_url)
+        parts = _split(metadata_url, f"{where} server_metadata_url")
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConfigError(f"{where} server_metadata_url: expected an absolute http(s) URL, got {metadata_url!r}")
     assert client_id is not None
@@ -264,13 +272,13 @@ def _store_url(auth: Mapping[str, Any], app_dir: Path) -> str:
     url = store.get("url")
     if url is None:
         return default_store_url(app_dir)
-    scheme = urlsplit(url).scheme if isinstance(url, str) else ""
+    scheme = _split(url, "[auth.store] url").scheme if isinstance(url, str) else ""
     if scheme not in STORE_SCHEMES or (scheme == "sqlite" and not url.startswith("sqlite://")):
         raise ConfigError("[auth.store] url: expected sqlite:///path/to/sessions.db, memory:// or a redis:// URL, "
                           f"got {url!r}")
     if scheme == "sqlite":
         path = url[len("sqlite://"):]
-        if not path or path.endswith("/"):
+        if not path or path.endswith("/") or "\x00" in path:
             raise ConfigError(f"[auth.store] url: expected a file path after sqlite://, got {url!r}")
         return f"sqlite://{(app_dir / path).resolve()}"
     return url

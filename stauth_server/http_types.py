@@ -124,7 +124,7 @@ class Request:
         """The body parsed as JSON; a malformed body answers 400."""
         try:
             return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
             raise HTTPError(400, "Malformed JSON body") from None
 
     def __repr__(self) -> str:

@@ -120,7 +120,7 @@ def compile_path(path: str) -> tuple[re.Pattern[str], str]:
     regex_parts.append(re.escape(tail.rstrip("/")) if tail != "/" else "")
     shape = ("".join(shape_parts) + tail).rstrip("/") or "/"
     pattern = "".join(regex_parts)
-    return re.compile(f"^{pattern}/?$"), shape
+    return re.compile(f"^{pattern}/?\\Z"), shape
 
 
 def path_parameter_names(path: str) -> frozenset[str]:

@@ -28,7 +28,7 @@ class Throttle:
         count, last = self._failures.get(key, (0, 0.0))
         if count < self.free:
             return 0.0
-        return last + min(self.cap, self.base * 2 ** (count - self.free))
+        return last + min(self.cap, self.base * 2 ** min(count - self.free, 32))  # no overflow
 
     def attempt(self, keys: Iterable[str]) -> float:
         """Count an attempt as a failure before any password work, atomically.

@@ -54,10 +54,18 @@ class LoginRequest:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LoginRequest | None:
+        """The login in flight, or None unless every field has its type (even a cookie sealed
+        with a leaked or retired secret cannot smuggle other shapes into the flow)."""
         try:
-            return cls(**{key: data[key] for key in cls.__dataclass_fields__})
+            values = {key: data[key] for key in cls.__dataclass_fields__}
         except (KeyError, TypeError):
             return None
+        texts = ("provider", "state", "nonce", "code_verifier", "next_path")
+        if not all(isinstance(values[key], str) for key in texts):
+            return None
+        if not isinstance(values["created"], (int, float)) or isinstance(values["created"], bool):
+            return None
+        return cls(**values)
 
 
 @dataclass
