@@ -4,7 +4,7 @@ and the app's websocket, which gets its identity from our session cookie."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -15,7 +15,7 @@ from .cookie_outbox import browser_binding
 from .cookie_rules import CookieWrite
 from .errors import RedirectError
 from .http_types import error_response, render
-from .identity import ANONYMOUS, streamlit_user_info
+from .identity import ANONYMOUS, User, streamlit_user_info
 from .live_sessions import LIVE
 from .oidc.errors import SignInError
 from .pages import Theme, error_page, login_page, logout_confirm_page
@@ -295,6 +295,15 @@ def request_identity(service: SignInService, request: Any, *, touch: bool = True
 async def identify_request(service: SignInService, request: Any) -> ResolvedSession:
     """``request_identity`` off the event loop (the store may be across the network)."""
     return await off_loop(request_identity, service, request)
+
+
+def route_identity(service: SignInService) -> Callable[[Any], Awaitable[User]]:
+    """Who calls an ``@sa.route`` endpoint (looked up off the event loop)."""
+
+    async def identify(request: Any) -> User:
+        return (await identify_request(service, request)).user
+
+    return identify
 
 
 def sanitizing_find_handler(find_handler: Callable[..., Any], proxy: ProxyConfig) -> Callable[..., Any]:

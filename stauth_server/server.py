@@ -43,9 +43,7 @@ def build_handlers(registry: RouteRegistry, service: SignInService | None = None
     if service is not None:
         from . import auth_handlers as auth
 
-        async def identify(request: Any) -> Any:
-            return (await auth.identify_request(service, request)).user
-
+        identify = auth.route_identity(service)
         kwargs = {"service": service}
         handlers += [
             (under_base(r"/auth/login/?$"), auth.LoginHandler, kwargs),

@@ -27,7 +27,7 @@ from .identity import User
 from .oidc.client import LoginRequest, OIDCClient, SignIn
 from .oidc.errors import ProviderUnavailable, SignInError, StateMismatch
 from .oidc.github import GitHubClient
-from .session import LOGIN_COOKIE, CookieTooLarge, Sealer
+from .session import LOGIN_COOKIE, Sealer
 from .sources.ldap import LdapSource, LdapUnavailable
 from .sources.local import UsersFile, UsersFileError, verify
 from .throttle import Throttle
@@ -181,11 +181,7 @@ class SignInService:
         session = sessions.create(issuer=signin.issuer, subject=signin.subject, provider=provider,
                                   claims={**signin.claims, **extra_claims}, granted_roles=granted,
                                   tokens=signin.tokens, browser=browser, credential=credential)
-        try:
-            out = sessions.cookies_for(session, cookies, secure=secure, path=path)
-        except CookieTooLarge as exc:  # pragma: no cover - a ticket is a few hundred bytes
-            sessions.end(session)
-            raise SignInError(str(exc), "Your session could not be stored. Try again.") from None
+        out = sessions.cookies_for(session, cookies, secure=secure, path=path)  # a ticket: one small cookie
         old = sessions.resolve(cookies, secure=secure, path=path, touch=False)
         sessions.end(old.record)  # a new session at every sign-in: no fixation
         return CompletedLogin(session, sessions.user_of(session), out, next_path)
