@@ -8,8 +8,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-import tornado.web
-
 from . import streamlit_internals as internals
 from .cookie_outbox import browser_binding
 from .cookie_rules import CookieWrite
@@ -353,7 +351,8 @@ class _IdentityRuntime:
         session_id = self._runtime.connect_session(client=client, user_info=user_info,
                                                    existing_session_id=existing_session_id, **kwargs)
         browser = browser_binding(client.get_cookie(internals.XSRF_COOKIE_NAME))
-        LIVE.connect(session_id, browser, resolved.record.ticket if resolved.record else None, resolved.user)
+        ticket = resolved.record.ticket if resolved.record else getattr(client, "stauth_pending", None)
+        LIVE.connect(session_id, browser, ticket, resolved.user)
         live_info = internals.session_user_info(session_id)
         if live_info is not None and live_info is not user_info:
             live_info.clear()
@@ -387,6 +386,8 @@ def websocket_handler(service: SignInService) -> type:
 
     class AuthWebSocketHandler(base):  # type: ignore[misc, valid-type]
         stauth_identity: ResolvedSession | None = None
+        #: The ticket of a session not yet verified (the store was away at connect).
+        stauth_pending: Any = None
 
         def initialize(self, runtime: Any) -> None:
             super().initialize(runtime=_IdentityRuntime(runtime, service))
@@ -399,10 +400,13 @@ def websocket_handler(service: SignInService) -> type:
             try:
                 self.stauth_identity = await identify_request(service, self.request)
             except StoreUnavailable as exc:
-                # Not anonymous: the handshake fails and Streamlit's frontend retries, so the
-                # tab connects signed in once the store is back.
-                LOGGER.warning("session store unavailable; websocket refused for a retry: %s", exc)
-                raise tornado.web.HTTPError(503, "session store unavailable") from None
+                # The tab opens as a visitor (public pages keep working) and keeps its ticket:
+                # the next maintenance pass that reaches the store gives it its identity.
+                LOGGER.warning("session store unavailable; tab connects as a visitor for now: %s", exc)
+                cookies = {name: morsel.value for name, morsel in self.request.cookies.items()}
+                self.stauth_identity = ResolvedSession()
+                self.stauth_pending = service.sessions.ticket_in(
+                    cookies, secure=self.request.protocol == "https", path=cookie_path())
 
         def on_message(self, message: str | bytes) -> Any:
             if self._session_id:

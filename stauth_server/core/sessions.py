@@ -106,10 +106,8 @@ class SessionService:
         if not present:
             return ResolvedSession()
         clear = [CookieOut(n, None) for n in present]
-        payload = self._cookies.open(join_value(name, cookies))
-        ticket = Ticket.from_payload(payload) if payload is not None else None
-        exp = payload.get("exp") if payload is not None else None
-        if ticket is None or not isinstance(exp, (int, float)) or exp <= self._clock():
+        ticket = self.ticket_in(cookies, secure=secure, path=path)
+        if ticket is None:
             return ResolvedSession(clear=clear)
         session = self.unlock(ticket, touch=touch)
         if session is None:
@@ -120,6 +118,16 @@ class SessionService:
             self.store.delete(ticket.store_key)
             return ResolvedSession(clear=clear)
         return ResolvedSession(user=user, record=session)
+
+    def ticket_in(self, cookies: Mapping[str, str], *, secure: bool, path: str) -> Ticket | None:
+        """The unexpired ticket in a request's session cookie, without asking the store."""
+        name = cookie_name(SESSION_COOKIE, secure=secure, path=path)
+        payload = self._cookies.open(join_value(name, cookies))
+        ticket = Ticket.from_payload(payload) if payload is not None else None
+        exp = payload.get("exp") if payload is not None else None
+        if ticket is None or not isinstance(exp, (int, float)) or exp <= self._clock():
+            return None
+        return ticket
 
     def unlock(self, ticket: Ticket, *, touch: bool = False, seen: float | None = None) -> Session | None:
         """The live session a ticket opens, or None when it ended, expired or idled out."""

@@ -129,7 +129,7 @@ def test_redis_slow_then_down_then_back(browser, context, tmp_path):
                     assert down_seconds < 4, f"a store request took {down_seconds:.1f} s with Redis down"
                     public = context.new_page()            # the signed-in browser opens a public page
                     public.goto(app.url("/"))
-                    public.get_by_text("logged-in=").wait_for()
+                    public.get_by_text("logged-in=False").wait_for()  # served, as a visitor for now
                     html = context.new_page()
                     html.goto(app.url("/auth/userinfo"))
                     html.get_by_text("the session store cannot be reached").wait_for()
@@ -142,6 +142,7 @@ def test_redis_slow_then_down_then_back(browser, context, tmp_path):
                     assert time.monotonic() < deadline, f"still {back.status_code} after Redis returned"
                     time.sleep(0.2)
                 assert back.json()["id"] == "local|alice"
+                public.get_by_text(who("alice")).wait_for()  # the tab opened during the outage, unreloaded
                 page.reload()
                 page.get_by_text(who("alice")).wait_for()
 
