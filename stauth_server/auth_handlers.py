@@ -4,7 +4,7 @@ and the app's websocket, which gets its identity from our session cookie."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -348,6 +348,13 @@ class _IdentityRuntime:
         tokens = resolved.record.tokens if resolved.record else {}
         user_info.clear()
         user_info.update(streamlit_user_info(resolved.user, tokens, self._service.config.expose_tokens))
+        if existing_session_id is not None:
+            previous = internals.session_user_info(existing_session_id)
+            if previous is not None and identity_key(previous) != identity_key(user_info):
+                # Another identity may not resume this session (its session_state, its st.user):
+                # it gets a new one.
+                LOGGER.info("refused to resume a session under another identity")
+                existing_session_id = None
         session_id = self._runtime.connect_session(client=client, user_info=user_info,
                                                    existing_session_id=existing_session_id, **kwargs)
         browser = browser_binding(client.get_cookie(internals.XSRF_COOKIE_NAME))
@@ -358,6 +365,12 @@ class _IdentityRuntime:
             live_info.clear()
             live_info.update(user_info)
         return session_id
+
+
+def identity_key(user_info: Mapping[str, Any]) -> tuple[Any, ...]:
+    """Who a session's ``st.user`` dict is: signed in or not, by which provider, as whom."""
+    return (bool(user_info.get("is_logged_in")), user_info.get("provider"), user_info.get("iss"),
+            user_info.get("sub"))
 
 
 def from_own_pages(handler: Any, redirect_uri: str | None = None) -> bool:

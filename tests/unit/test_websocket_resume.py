@@ -1,0 +1,71 @@
+"""A reconnecting websocket may resume a Streamlit session only as the same identity.
+
+Streamlit 1.56 resumes any session whose id a client names (the third websocket
+subprotocol); without this check, another user, or a signed-out browser, naming a
+signed-in user's session id would get that session's ``session_state``.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from stauth_server import auth_handlers
+from stauth_server import streamlit_internals as internals
+from stauth_server.config import ServerConfig
+from stauth_server.core.sessions import ResolvedSession
+from stauth_server.identity import ANONYMOUS, user_from_claims
+from stauth_server.live_sessions import LIVE
+
+ALICE = user_from_claims({"sub": "alice", "email": "alice@example.org"}, issuer="https://op", subject="alice",
+                         provider="op", expires_at=None)
+BOB = user_from_claims({"sub": "bob", "email": "bob@example.org"}, issuer="https://op", subject="bob",
+                       provider="op", expires_at=None)
+
+
+class FakeRuntime:
+    def __init__(self):
+        self.resumed: list[str | None] = []
+
+    def connect_session(self, client, user_info, existing_session_id=None, **kwargs):
+        self.resumed.append(existing_session_id)
+        return existing_session_id or "new-session"
+
+
+@pytest.fixture
+def sessions(monkeypatch):
+    """Streamlit's kept sessions, by id: their st.user dicts."""
+    kept: dict[str, dict] = {}
+    monkeypatch.setattr(internals, "session_user_info", lambda session_id: kept.get(session_id))
+    yield kept
+    for session_id in ("alice-session", "new-session"):
+        LIVE.disconnect(session_id)
+
+
+def connect(user, existing: str | None) -> str | None:
+    runtime = FakeRuntime()
+    service = SimpleNamespace(config=ServerConfig())
+    client = SimpleNamespace(stauth_identity=ResolvedSession(user=user), get_cookie=lambda name: None)
+    auth_handlers._IdentityRuntime(runtime, service).connect_session(client, {}, existing)
+    return runtime.resumed[-1]
+
+
+def info_of(user) -> dict:
+    return auth_handlers.streamlit_user_info(user, {}, ())
+
+
+def test_the_same_user_resumes_their_session(sessions):
+    sessions["alice-session"] = info_of(ALICE)
+    assert connect(ALICE, "alice-session") == "alice-session"
+
+
+@pytest.mark.parametrize("intruder", [BOB, ANONYMOUS], ids=["another user", "a visitor"])
+def test_another_identity_naming_the_session_id_gets_a_new_session(sessions, intruder):
+    sessions["alice-session"] = info_of(ALICE)
+    assert connect(intruder, "alice-session") is None
+
+
+def test_a_visitor_resumes_their_own_visitor_session(sessions):
+    sessions["alice-session"] = info_of(ANONYMOUS)
+    assert connect(ANONYMOUS, "alice-session") == "alice-session"
