@@ -6,13 +6,13 @@ Touch point: the module-level name ``Server`` in ``streamlit.web.bootstrap``, wh
 
 from __future__ import annotations
 
-from stauth_server import streamlit_internals as internals
+from stauth_server.streamlit import internals
 
 VERIFIED_VERSIONS = ("1.56.0",)
 
 
 def apply() -> None:
-    from stauth_server.server import AuthServer
+    from stauth_server.tornado.server import AuthServer
 
     bootstrap = internals.bootstrap_module()
     if bootstrap.Server is not internals.server_base_class() and bootstrap.Server is not AuthServer:
@@ -24,6 +24,6 @@ def apply() -> None:
 
 
 def is_applied() -> bool:
-    from stauth_server.server import AuthServer
+    from stauth_server.tornado.server import AuthServer
 
     return internals.bootstrap_module().Server is AuthServer

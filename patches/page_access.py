@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from stauth_server import access
-from stauth_server import streamlit_internals as internals
-from stauth_server.guards import Decision
+from stauth_server.core import access
+from stauth_server.streamlit import internals
+from stauth_server.core.guards import Decision
 
 VERIFIED_VERSIONS = ("1.56.0",)
 _ORIGINAL: Any = None
@@ -50,7 +50,7 @@ def guarded_navigation(pages: Any, *, position: Any, expanded: Any) -> Any:
     rules = access.RULES
     if not rules.active:
         return _ORIGINAL(pages, position=position, expanded=expanded)
-    from stauth_server.script_api import current_user, enforce
+    from stauth_server.streamlit.script_api import current_user, enforce
 
     ctx = internals.script_run_ctx()
     main_dir = Path(ctx.main_script_path).resolve().parent if ctx is not None else None

@@ -7,21 +7,21 @@ Verified: Streamlit 1.56.0.
 
 from __future__ import annotations
 
-from stauth_server import streamlit_internals as internals
+from stauth_server.streamlit import internals
 
 VERIFIED_VERSIONS = ("1.56.0",)
 
 
 def _login(provider: str | None = None) -> None:
     """``st.login(provider)``, served by streamlit-auth (returns to the current page)."""
-    from stauth_server.script_api import login
+    from stauth_server.streamlit.script_api import login
 
     login(provider)
 
 
 def _logout() -> None:
     """``st.logout()``, served by streamlit-auth."""
-    from stauth_server.script_api import logout
+    from stauth_server.streamlit.script_api import logout
 
     logout()
 

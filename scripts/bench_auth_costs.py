@@ -18,9 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from stauth_server.access import PageRules  # noqa: E402
-from stauth_server.identity import User  # noqa: E402
-from stauth_server.sources.local import HASHER  # noqa: E402
+from stauth_server.core.access import PageRules  # noqa: E402
+from stauth_server.core.identity import User  # noqa: E402
+from stauth_server.core.sources.local import HASHER  # noqa: E402
 
 
 class FakePage:

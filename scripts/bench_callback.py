@@ -65,8 +65,8 @@ sys.path.insert(0, str(REPO_DIR))
 from fake_op import FakeOP  # noqa: E402  (tests/unit/oidc)
 from rp_helpers import make_service  # noqa: E402
 
-from stauth_server.identity import streamlit_user_info  # noqa: E402
-from stauth_server.signin import SignInService  # noqa: E402
+from stauth_server.core.identity import streamlit_user_info  # noqa: E402
+from stauth_server.core.signin import SignInService  # noqa: E402
 
 #: What a browser sends to the app besides our cookie (Streamlit's XSRF cookie, analytics).
 OTHER_COOKIES = {

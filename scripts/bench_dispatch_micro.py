@@ -80,8 +80,8 @@ def build_app() -> tornado.web.Application:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)  # registers the routes in stauth_server's REGISTRY
 
-    from stauth_server.routes import REGISTRY
-    from stauth_server.server import build_handlers
+    from stauth_server.web.routes import REGISTRY
+    from stauth_server.tornado.server import build_handlers
 
     try:
         from streamlit.web.server.server import get_tornado_settings

@@ -17,13 +17,30 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version as _dist_version
 
-from .errors import ConfigError, CookieError, Forbidden, HTTPError, RedirectError, RouteError
-from .http_types import Request, Response
-from .identity import User
-from .routes import mount_tornado, route
-from .guards import requires
-from .hooks import on_login
-from .script_api import avatar, cookies, login, logout, redirect, require, user
+from .core.errors import ConfigError, CookieError, Forbidden, HTTPError, RedirectError, RouteError
+from .web.http import Request, Response
+from .core.identity import User
+from .web.routes import mount_tornado, route
+from .core.guards import requires
+from .core.hooks import on_login
+
+# The script API needs Streamlit: imported on first use, so that importing the core
+# (stauth_server.core.*) never imports Streamlit.
+_SCRIPT_API = ("avatar", "cookies", "login", "logout", "redirect", "require", "user")
+
+
+def __getattr__(name: str):
+    if name in _SCRIPT_API:
+        from .streamlit import script_api
+
+        value = globals()[name] = getattr(script_api, name)
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_SCRIPT_API))
+
 
 try:
     __version__ = _dist_version("streamlit-auth")

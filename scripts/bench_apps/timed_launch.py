@@ -68,7 +68,7 @@ tornado.web.RequestHandler._execute = _timed_execute  # type: ignore[method-assi
 
 
 def _time_complete_login() -> None:
-    from stauth_server.signin import SignInService
+    from stauth_server.core.signin import SignInService
 
     original = SignInService.complete_login
 

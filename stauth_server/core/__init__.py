@@ -1,5 +1,6 @@
 """The framework-neutral core: what knows neither Tornado, Starlette nor Streamlit internals.
 
-Session records and their stores live here today; the rest of the core moves here as the
-modules are touched (see the architecture in the README).
+Config, durations, identity and roles, guard decisions, hooks, throttle, the session cookie
+codec, session records and stores, the sign-in flows, ``oidc/`` and ``sources/``.
+Importing it never imports Streamlit (tests/unit/test_layering.py).
 """

@@ -15,11 +15,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..config import ServerConfig
-from ..identity import ANONYMOUS, User, user_from_claims
-from ..roles import DEFAULT_GROUP_CLAIMS
-from ..session import SESSION_COOKIE, Sealer, candidate_names, chunk_names, cookie_name, join_value, split_value
-from ..sources.local import UsersFile, UsersFileError
+from .config import ServerConfig
+from .identity import ANONYMOUS, User, user_from_claims
+from .roles import DEFAULT_GROUP_CLAIMS
+from .session_cookie import SESSION_COOKIE, Sealer, candidate_names, chunk_names, cookie_name, join_value, split_value
+from .sources.local import UsersFile, UsersFileError
 from .session_records import Session, SessionData, Ticket, credential_fingerprint
 from .store import SessionStore, StoreUnavailable
 

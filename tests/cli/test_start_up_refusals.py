@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from stauth_server.sources.local import UsersFile, render
+from stauth_server.core.sources.local import UsersFile, render
 from tests.e2e.harness import RunningApp, _stop, _wait_healthy, free_port, run_app
 
 REPO = Path(__file__).resolve().parents[2]

@@ -15,7 +15,7 @@ import shutil
 
 import pytest
 
-from stauth_server.sources.ldap import LdapSource, LdapUnavailable, parse_ldap
+from stauth_server.core.sources.ldap import LdapSource, LdapUnavailable, parse_ldap
 
 from .harness import APPS, free_port, run_app
 from .ldap_server import ADMIN_DN, ADMIN_PASSWORD, PASSWORDS, make_ca, run_slapd, run_tls_slapd

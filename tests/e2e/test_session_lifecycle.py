@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from stauth_server.sources.local import LocalAccount, UsersFile, hash_password
+from stauth_server.core.sources.local import LocalAccount, UsersFile, hash_password
 
 from .harness import APPS, free_port, run_app
 

@@ -14,8 +14,8 @@ import pytest
 import tornado.web
 from streamlit import config as streamlit_config
 
-from stauth_server.routes import RouteRegistry
-from stauth_server.server import build_handlers
+from stauth_server.web.routes import RouteRegistry
+from stauth_server.tornado.server import build_handlers
 
 XSRF_COOKIE = "_streamlit_xsrf"
 
@@ -77,7 +77,7 @@ def fetch(http_client, base_url):
 @pytest.fixture
 def sign_in(monkeypatch):
     """Make requests look signed in as ``user`` (stands in for a sign-in source)."""
-    from stauth_server.tornado_handlers import RouteHandler
+    from stauth_server.tornado.handlers import RouteHandler
 
     def install(user) -> None:
         async def identity(handler):

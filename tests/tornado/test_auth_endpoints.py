@@ -15,8 +15,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "oidc"))
 from fake_op import FakeOP  # noqa: E402
 from rp_helpers import make_service  # noqa: E402
 
-from stauth_server.routes import RouteRegistry  # noqa: E402
-from stauth_server.server import build_handlers  # noqa: E402
+from stauth_server.web.routes import RouteRegistry  # noqa: E402
+from stauth_server.tornado.server import build_handlers  # noqa: E402
 
 XSRF_COOKIE = "_streamlit_xsrf"
 

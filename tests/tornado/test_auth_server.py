@@ -11,13 +11,13 @@ import pytest
 import tornado.httputil
 from streamlit.web.server import server as streamlit_server
 
-from stauth_server import routes as routes_module
-from stauth_server import server as server_module
-from stauth_server.config import ServerConfig
-from stauth_server.errors import RouteError
-from stauth_server.routes import RouteRegistry
-from stauth_server.server import AuthServer
-from stauth_server.tornado_handlers import CookieDeliveryHandler, RedirectHandoffHandler, RouteHandler
+from stauth_server.web import routes as routes_module
+from stauth_server.tornado import server as server_module
+from stauth_server.core.config import ServerConfig
+from stauth_server.core.errors import RouteError
+from stauth_server.web.routes import RouteRegistry
+from stauth_server.tornado.server import AuthServer
+from stauth_server.tornado.handlers import CookieDeliveryHandler, RedirectHandoffHandler, RouteHandler
 
 
 @pytest.fixture

@@ -8,11 +8,11 @@ import uuid
 import pytest
 import tornado.web
 
-from stauth_server.cookie_outbox import OUTBOX
-from stauth_server.cookie_rules import build_write
-from stauth_server.redirects import PENDING_REDIRECTS
-from stauth_server.routes import RouteRegistry
-from stauth_server.server import base_prefix, under_base
+from stauth_server.web.cookie_outbox import OUTBOX
+from stauth_server.web.cookie_rules import build_write
+from stauth_server.web.redirects import PENDING_REDIRECTS
+from stauth_server.web.routes import RouteRegistry
+from stauth_server.tornado.server import base_prefix, under_base
 
 
 @pytest.fixture

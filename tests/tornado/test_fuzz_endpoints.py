@@ -38,15 +38,15 @@ from fake_op import FakeOP  # noqa: E402
 from fuzz_tally import ServerError, UnhandledError, fuzz_settings, tallied  # noqa: E402
 from rp_helpers import REDIRECT_URI, SECRET, server_config  # noqa: E402
 
-from stauth_server import hooks  # noqa: E402
+from stauth_server.core import hooks  # noqa: E402
 from stauth_server.core.store.memory import MemoryStore  # noqa: E402
-from stauth_server.oidc.client import OIDCClient  # noqa: E402
-from stauth_server.routes import KNOWN_METHODS, RouteRegistry  # noqa: E402
-from stauth_server.server import build_handlers  # noqa: E402
-from stauth_server.session import HOST_PREFIX, SESSION_COOKIE, Sealer  # noqa: E402
-from stauth_server.signin import SignInService, login_cookie_name  # noqa: E402
-from stauth_server.sources.local import LocalAccount, UsersFile, hash_password  # noqa: E402
-from stauth_server.throttle import Throttle  # noqa: E402
+from stauth_server.core.oidc.client import OIDCClient  # noqa: E402
+from stauth_server.web.routes import KNOWN_METHODS, RouteRegistry  # noqa: E402
+from stauth_server.tornado.server import build_handlers  # noqa: E402
+from stauth_server.core.session_cookie import HOST_PREFIX, SESSION_COOKIE, Sealer  # noqa: E402
+from stauth_server.core.signin import SignInService, login_cookie_name  # noqa: E402
+from stauth_server.core.sources.local import LocalAccount, UsersFile, hash_password  # noqa: E402
+from stauth_server.core.throttle import Throttle  # noqa: E402
 
 SETTINGS = fuzz_settings(shared_fixtures=True)
 XSRF_COOKIE = "_streamlit_xsrf"

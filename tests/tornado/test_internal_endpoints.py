@@ -8,10 +8,10 @@ from urllib.parse import unquote
 
 import pytest
 
-from stauth_server.cookie_outbox import OUTBOX, browser_binding
-from stauth_server.cookie_rules import build_write
-from stauth_server.redirects import PENDING_REDIRECTS, resolve
-from stauth_server.routes import RouteRegistry
+from stauth_server.web.cookie_outbox import OUTBOX, browser_binding
+from stauth_server.web.cookie_rules import build_write
+from stauth_server.web.redirects import PENDING_REDIRECTS, resolve
+from stauth_server.web.routes import RouteRegistry
 
 #: Streamlit's XSRF cookie in this test's browser (Tornado's v2 form) and in another one.
 XSRF_COOKIE = "2|1a2b3c4d|5e6f7a8b9c0d1e2f|1700000000"

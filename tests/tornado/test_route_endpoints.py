@@ -8,14 +8,14 @@ import logging
 
 import pytest
 
-from stauth_server.config import ServerConfig
-from stauth_server.errors import HTTPError
-from stauth_server.http_types import Response
-from stauth_server.identity import User
-from stauth_server.routes import RouteRegistry
-from stauth_server.server import build_handlers
-from stauth_server.signin import SignInService
-from stauth_server.sources.proxy import ProxyConfig
+from stauth_server.core.config import ServerConfig
+from stauth_server.core.errors import HTTPError
+from stauth_server.web.http import Response
+from stauth_server.core.identity import User
+from stauth_server.web.routes import RouteRegistry
+from stauth_server.tornado.server import build_handlers
+from stauth_server.core.signin import SignInService
+from stauth_server.core.sources.proxy import ProxyConfig
 
 COOKIE = {"Cookie": "session=abc"}
 EDITOR = User(id="local:alice", email="alice@example.org", roles=frozenset({"editor"}))
@@ -495,7 +495,7 @@ FOREIGN = {"Origin": "https://evil.example"}
 def behind_proxy(app, routes):
     """Serve the routes as ``AuthServer`` does with ``[auth.proxy]`` trusting the test client
     (127.0.0.1): identity from the proxy's headers, behind the sanitising ``find_handler``."""
-    from stauth_server.auth_handlers import sanitizing_find_handler
+    from stauth_server.tornado.auth_handlers import sanitizing_find_handler
 
     proxy = ProxyConfig(trusted=(ipaddress.ip_network("127.0.0.1/32"),))
     service = SignInService(ServerConfig(cookie_secrets=("p" * 40,), proxy=proxy, store_url="memory://"))

@@ -22,17 +22,17 @@ from fake_op import FakeOP  # noqa: E402
 from rp_helpers import REDIRECT_URI, SECRET, provider_config  # noqa: E402
 
 import stauth_server as sa  # noqa: E402
-from stauth_server import hooks  # noqa: E402
-from stauth_server.auth_handlers import STORE_DOWN, security_headers  # noqa: E402
-from stauth_server.config import ServerConfig  # noqa: E402
+from stauth_server.core import hooks  # noqa: E402
+from stauth_server.tornado.auth_handlers import STORE_DOWN, security_headers  # noqa: E402
+from stauth_server.core.config import ServerConfig  # noqa: E402
 from stauth_server.core.store import StoreUnavailable  # noqa: E402
 from stauth_server.core.store.memory import MemoryStore  # noqa: E402
-from stauth_server.oidc.client import OIDCClient  # noqa: E402
-from stauth_server.routes import RouteRegistry  # noqa: E402
-from stauth_server.server import build_handlers  # noqa: E402
-from stauth_server.signin import SignInService  # noqa: E402
-from stauth_server.sources.local import LocalAccount, UsersFile, hash_password  # noqa: E402
-from stauth_server.sources.proxy import ProxyConfig  # noqa: E402
+from stauth_server.core.oidc.client import OIDCClient  # noqa: E402
+from stauth_server.web.routes import RouteRegistry  # noqa: E402
+from stauth_server.tornado.server import build_handlers  # noqa: E402
+from stauth_server.core.signin import SignInService  # noqa: E402
+from stauth_server.core.sources.local import LocalAccount, UsersFile, hash_password  # noqa: E402
+from stauth_server.core.sources.proxy import ProxyConfig  # noqa: E402
 
 XSRF_COOKIE = "_streamlit_xsrf"
 SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argon2
 import pytest
 
-from stauth_server.sources import local
+from stauth_server.core.sources import local
 
 
 def cheap_hasher() -> argon2.PasswordHasher:

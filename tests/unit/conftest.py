@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterable
 
 import pytest
 
-from stauth_server.http_types import Request
-from stauth_server.identity import ANONYMOUS, User
-from stauth_server.routes import RouteRegistry
+from stauth_server.web.http import Request
+from stauth_server.core.identity import ANONYMOUS, User
+from stauth_server.web.routes import RouteRegistry
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Page rules: [auth.access] and require_login (stauth_server.access)."""
+"""Page rules: [auth.access] and require_login (stauth_server.core.access)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from types import MappingProxyType
 
 import pytest
 
-from stauth_server import access
-from stauth_server.access import PageRules
-from stauth_server.guards import Decision
-from stauth_server.identity import ANONYMOUS, User
+from stauth_server.core import access
+from stauth_server.core.access import PageRules
+from stauth_server.core.guards import Decision
+from stauth_server.core.identity import ANONYMOUS, User
 
 ADMIN = User(id="idp|alice", roles=frozenset({"admin"}))
 VIEWER = User(id="idp|bob", roles=frozenset({"viewer"}))

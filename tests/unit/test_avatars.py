@@ -1,4 +1,4 @@
-"""Generated initials avatars (stauth_server.avatars)."""
+"""Generated initials avatars (stauth_server.core.avatars)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from stauth_server.avatars import _PALETTE, avatar_data_url, avatar_svg, initials
+from stauth_server.core.avatars import _PALETTE, avatar_data_url, avatar_svg, initials
 
 
 @pytest.mark.parametrize("name, expected", [

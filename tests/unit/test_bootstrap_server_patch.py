@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from stauth_server import streamlit_internals as internals
+from stauth_server.streamlit import internals
 from stauth_server.patches import apply_all, bootstrap_server
-from stauth_server.server import AuthServer
+from stauth_server.tornado.server import AuthServer
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from stauth_server.config import ServerConfig, load_server_config, parse_server_config
-from stauth_server.errors import ConfigError
+from stauth_server.core.config import ServerConfig, load_server_config, parse_server_config
+from stauth_server.core.errors import ConfigError
 
 APP_DIR = Path("/srv/app")
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from stauth_server.config import parse_server_config
-from stauth_server.errors import ConfigError
-from stauth_server.roles import RoleRule
+from stauth_server.core.config import parse_server_config
+from stauth_server.core.errors import ConfigError
+from stauth_server.core.roles import RoleRule
 
 SECRET = "s" * 40
 REDIRECT = "https://app.example.org/oauth2callback"
@@ -204,7 +204,7 @@ def test_groups_claim_is_a_known_provider_key(caplog):
 
 
 def test_on_login_named_in_config_is_a_file_and_a_function(tmp_path):
-    from stauth_server.config import parse_server_config
+    from stauth_server.core.config import parse_server_config
 
     config = parse_server_config({"on_login": "hooks.py:enrich"}, tmp_path)
     assert config.on_login == (tmp_path / "hooks.py", "enrich")
@@ -213,8 +213,8 @@ def test_on_login_named_in_config_is_a_file_and_a_function(tmp_path):
 def test_on_login_in_another_form_names_the_key(tmp_path):
     import pytest as _pytest
 
-    from stauth_server.config import parse_server_config
-    from stauth_server.errors import ConfigError
+    from stauth_server.core.config import parse_server_config
+    from stauth_server.core.errors import ConfigError
 
     with _pytest.raises(ConfigError, match="on_login"):
         parse_server_config({"on_login": "enrich"}, tmp_path)
@@ -223,8 +223,8 @@ def test_on_login_in_another_form_names_the_key(tmp_path):
 def test_login_template_must_hold_the_form_placeholder(tmp_path):
     import pytest as _pytest
 
-    from stauth_server.config import parse_server_config
-    from stauth_server.errors import ConfigError
+    from stauth_server.core.config import parse_server_config
+    from stauth_server.core.errors import ConfigError
 
     (tmp_path / "login.html").write_text("<html>no placeholder</html>")
     with _pytest.raises(ConfigError, match="login_form"):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from stauth_server import cookie_outbox
-from stauth_server.cookie_outbox import DELIVERY_TTL_SECONDS, CookieOutbox, DeliveryRefused, browser_binding
-from stauth_server.cookie_rules import build_write
-from stauth_server.errors import CookieError
-from stauth_server.pending import SWEEP_INTERVAL_SECONDS
+from stauth_server.web import cookie_outbox
+from stauth_server.web.cookie_outbox import DELIVERY_TTL_SECONDS, CookieOutbox, DeliveryRefused, browser_binding
+from stauth_server.web.cookie_rules import build_write
+from stauth_server.core.errors import CookieError
+from stauth_server.web.pending import SWEEP_INTERVAL_SECONDS
 
 BINDING = "2|aaaa|bbbb|1700000000"
 

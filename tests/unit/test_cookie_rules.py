@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from stauth_server.cookie_rules import MAX_COOKIE_BYTES, build_write, check_name, check_value
-from stauth_server.errors import CookieError
+from stauth_server.web.cookie_rules import MAX_COOKIE_BYTES, build_write, check_name, check_value
+from stauth_server.core.errors import CookieError
 
 
 def write(name: str = "theme", value: str | None = "dark", **kwargs):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stauth_server.csrf import UNSAFE_METHODS, carries_ambient_credentials, same_origin_verdict
+from stauth_server.web.csrf import UNSAFE_METHODS, carries_ambient_credentials, same_origin_verdict
 
 
 def verdict(origin=None, sec_fetch_site=None, scheme="http", host="app.example:8501"):

@@ -22,18 +22,18 @@ from fuzz_tally import fuzz_settings, tallied
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stauth_server.auth_handlers import safe_next
-from stauth_server.config import (
+from stauth_server.tornado.auth_handlers import safe_next
+from stauth_server.core.config import (
     MIN_SECRET_LENGTH,
     PROVIDER_KEYS,
     ServerConfig,
     parse_server_config,
 )
-from stauth_server.errors import ConfigError, RedirectError, RouteError
-from stauth_server.oidc.presets import PRESETS
-from stauth_server.redirects import safe_app_path
-from stauth_server.routes import RouteRegistry, compile_path
-from stauth_server.session import (
+from stauth_server.core.errors import ConfigError, RedirectError, RouteError
+from stauth_server.core.oidc.presets import PRESETS
+from stauth_server.web.redirects import safe_app_path
+from stauth_server.web.routes import RouteRegistry, compile_path
+from stauth_server.core.session_cookie import (
     CHUNK_BYTES,
     HOST_PREFIX,
     MAX_CHUNKS,
@@ -44,7 +44,7 @@ from stauth_server.session import (
     join_value,
     split_value,
 )
-from stauth_server.throttle import Throttle
+from stauth_server.core.throttle import Throttle
 
 SETTINGS = fuzz_settings()
 

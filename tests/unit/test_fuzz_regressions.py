@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from stauth_server.config import parse_server_config
-from stauth_server.errors import ConfigError, HTTPError
-from stauth_server.http_types import Request
-from stauth_server.oidc.client import LoginRequest
-from stauth_server.throttle import Throttle
+from stauth_server.core.config import parse_server_config
+from stauth_server.core.errors import ConfigError, HTTPError
+from stauth_server.web.http import Request
+from stauth_server.core.oidc.client import LoginRequest
+from stauth_server.core.throttle import Throttle
 
 BASE = {"client_id": "rp", "provider": "google", "redirect_uri": "https://app.example.org/oauth2callback",
         "cookie_secret": "x" * 32}

@@ -1,4 +1,4 @@
-"""decide() and @requires (stauth_server.guards)."""
+"""decide() and @requires (stauth_server.core.guards)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
-from stauth_server import script_api
-from stauth_server.errors import Forbidden
-from stauth_server.guards import Decision, decide, requires
-from stauth_server.identity import ANONYMOUS, User
+from stauth_server.streamlit import script_api
+from stauth_server.core.errors import Forbidden
+from stauth_server.core.guards import Decision, decide, requires
+from stauth_server.core.identity import ANONYMOUS, User
 
 ALICE = User(id="https://idp|alice", email="alice@example.org", roles=frozenset({"admin"}),
              groups=frozenset({"eng"}))

@@ -1,4 +1,4 @@
-"""@on_login identity hooks (stauth_server.hooks)."""
+"""@on_login identity hooks (stauth_server.core.hooks)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import logging
 import pytest
 
 import stauth_server as sa
-from stauth_server import hooks
-from stauth_server.hooks import LoginRefused, on_login, registered, run_login_hooks
-from stauth_server.identity import User
+from stauth_server.core import hooks
+from stauth_server.core.hooks import LoginRefused, on_login, registered, run_login_hooks
+from stauth_server.core.identity import User
 
 ALICE = User(id="local|alice", email="alice@corp.example", name="Alice")
 

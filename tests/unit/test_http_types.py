@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from stauth_server.errors import HTTPError
-from stauth_server.http_types import (
+from stauth_server.core.errors import HTTPError
+from stauth_server.web.http import (
     MultiMapping,
     Request,
     Response,
@@ -15,7 +15,7 @@ from stauth_server.http_types import (
     parse_cookie_header,
     render,
 )
-from stauth_server.identity import ANONYMOUS
+from stauth_server.core.identity import ANONYMOUS
 
 
 # --- Request -------------------------------------------------------------------------

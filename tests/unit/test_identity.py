@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from stauth_server.errors import Forbidden
-from stauth_server.identity import ANONYMOUS, User
+from stauth_server.core.errors import Forbidden
+from stauth_server.core.identity import ANONYMOUS, User
 
 ALICE = User(
     id="oidc:https://idp.example|alice",

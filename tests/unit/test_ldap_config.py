@@ -1,12 +1,12 @@
-"""``[auth.ldap]`` parsing (stauth_server.sources.ldap.parse_ldap): every mistake is a ConfigError
+"""``[auth.ldap]`` parsing (stauth_server.core.sources.ldap.parse_ldap): every mistake is a ConfigError
 naming the key, and TLS settings that would silently not be used are refused."""
 
 from __future__ import annotations
 
 import pytest
 
-from stauth_server.errors import ConfigError
-from stauth_server.sources.ldap import LdapConfig, parse_ldap
+from stauth_server.core.errors import ConfigError
+from stauth_server.core.sources.ldap import LdapConfig, parse_ldap
 
 TEMPLATE = "uid={username},ou=people,dc=example,dc=org"
 

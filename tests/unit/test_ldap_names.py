@@ -1,11 +1,11 @@
-"""LDAP names (stauth_server.sources.ldap): one spelling per DN, and which groups get a bare name."""
+"""LDAP names (stauth_server.core.sources.ldap): one spelling per DN, and which groups get a bare name."""
 
 from __future__ import annotations
 
 import pytest
 
-from stauth_server.roles import parse_roles, roles_for
-from stauth_server.sources.ldap import group_names, normalize_dn
+from stauth_server.core.roles import parse_roles, roles_for
+from stauth_server.core.sources.ldap import group_names, normalize_dn
 
 BASE = "ou=groups,dc=example,dc=org"
 

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from stauth_server import hooks
-from stauth_server.config import ServerConfig
-from stauth_server.oidc.errors import SignInError
-from stauth_server.signin import SignInService, TooManyAttempts
-from stauth_server.sources.ldap import LdapConfig
-from stauth_server.throttle import Throttle
+from stauth_server.core import hooks
+from stauth_server.core.config import ServerConfig
+from stauth_server.core.oidc.errors import SignInError
+from stauth_server.core.signin import SignInService, TooManyAttempts
+from stauth_server.core.sources.ldap import LdapConfig
+from stauth_server.core.throttle import Throttle
 
 PASSWORD = "alice-ldap-password"
 

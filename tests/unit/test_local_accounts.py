@@ -1,4 +1,4 @@
-"""Local accounts: the users file and password checks (stauth_server.sources.local)."""
+"""Local accounts: the users file and password checks (stauth_server.core.sources.local)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from cheap_argon2 import use_cheap_hasher
 
-from stauth_server.sources import local
-from stauth_server.sources.local import (
+from stauth_server.core.sources import local
+from stauth_server.core.sources.local import (
     LocalAccount,
     UsersFile,
     UsersFileError,

@@ -1,11 +1,11 @@
-"""The combined sign-in page (stauth_server.pages.login_page)."""
+"""The combined sign-in page (stauth_server.web.pages.login_page)."""
 
 from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
 
-from stauth_server.pages import Theme, login_page
+from stauth_server.web.pages import Theme, login_page
 
 XSRF = '<input type="hidden" name="_xsrf" value="2|abc|def|123">'
 
@@ -128,7 +128,7 @@ def test_without_a_theme_the_page_follows_the_browser():
 
 
 def test_a_custom_template_receives_the_form_and_the_styles():
-    from stauth_server.pages import login_page
+    from stauth_server.web.pages import login_page
 
     html = login_page("/auth/login", [("g", "Google")], "/", password_sources=["local"],
                       xsrf_form_html="<input type=hidden name=_xsrf value=t>",

@@ -9,10 +9,11 @@ from types import MappingProxyType, SimpleNamespace
 import pytest
 from streamlit.navigation.page import StreamlitPage
 
-from stauth_server import access, script_api
-from stauth_server import streamlit_internals as internals
-from stauth_server.access import PageRules
-from stauth_server.identity import ANONYMOUS, User
+from stauth_server.core import access
+from stauth_server.streamlit import script_api
+from stauth_server.streamlit import internals
+from stauth_server.core.access import PageRules
+from stauth_server.core.identity import ANONYMOUS, User
 from stauth_server.patches import page_access
 from stauth_server.patches.page_access import _keep, _normalized, guarded_navigation, page_names
 

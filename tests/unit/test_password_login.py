@@ -1,4 +1,4 @@
-"""SignInService.password_login: local accounts to a session (stauth_server.signin)."""
+"""SignInService.password_login: local accounts to a session (stauth_server.core.signin)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,15 @@ import pytest
 from cheap_argon2 import use_cheap_hasher
 
 import stauth_server as sa
-from stauth_server import hooks
-from stauth_server.config import ServerConfig
-from stauth_server.oidc.errors import SignInError
-from stauth_server.roles import parse_roles
+from stauth_server.core import hooks
+from stauth_server.core.config import ServerConfig
+from stauth_server.core.oidc.errors import SignInError
+from stauth_server.core.roles import parse_roles
 from stauth_server.core.store.memory import MemoryStore
-from stauth_server.signin import SignInService, TooManyAttempts
-from stauth_server.sources import local
-from stauth_server.sources.local import LocalAccount, UsersFile, hash_password
-from stauth_server.throttle import Throttle
+from stauth_server.core.signin import SignInService, TooManyAttempts
+from stauth_server.core.sources import local
+from stauth_server.core.sources.local import LocalAccount, UsersFile, hash_password
+from stauth_server.core.throttle import Throttle
 
 WRONG = "Wrong username or password."
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stauth_server.pending import Parked, ParkingLot
+from stauth_server.web.pending import Parked, ParkingLot
 
 
 class Clock:

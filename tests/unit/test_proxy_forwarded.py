@@ -13,8 +13,8 @@ from types import SimpleNamespace
 import pytest
 from tornado.httputil import HTTPHeaders
 
-from stauth_server.auth_handlers import PEER_ATTRIBUTE, sanitizing_find_handler
-from stauth_server.sources.proxy import ProxyConfig, client_address, hop_address, nearest_value
+from stauth_server.tornado.auth_handlers import PEER_ATTRIBUTE, sanitizing_find_handler
+from stauth_server.core.sources.proxy import ProxyConfig, client_address, hop_address, nearest_value
 
 PROXY = ProxyConfig(trusted=(ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("2001:db8:ffff::/48")))
 CLIENT = "203.0.113.9"

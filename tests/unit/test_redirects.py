@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from stauth_server.errors import RedirectError
-from stauth_server.pending import SWEEP_INTERVAL_SECONDS
-from stauth_server.redirects import PendingRedirects, join_base, resolve
+from stauth_server.core.errors import RedirectError
+from stauth_server.web.pending import SWEEP_INTERVAL_SECONDS
+from stauth_server.web.redirects import PendingRedirects, join_base, resolve
 
 ORIGIN = "http://localhost:8501"
 

@@ -1,11 +1,11 @@
-"""[auth.roles] rules and group claims (stauth_server.roles)."""
+"""[auth.roles] rules and group claims (stauth_server.core.roles)."""
 
 from __future__ import annotations
 
 import pytest
 
-from stauth_server.errors import ConfigError
-from stauth_server.roles import (
+from stauth_server.core.errors import ConfigError
+from stauth_server.core.roles import (
     DEFAULT_GROUP_CLAIMS,
     RoleRule,
     claim_at,

@@ -9,11 +9,11 @@ import re
 
 import pytest
 
-from stauth_server import streamlit_internals as internals
-from stauth_server.errors import HTTPError, RouteError
-from stauth_server.http_types import Response
-from stauth_server.identity import User
-from stauth_server.routes import OUR_RESERVED_PREFIXES, RouteRegistry, access_error, call_handler, compile_path
+from stauth_server.streamlit import internals
+from stauth_server.core.errors import HTTPError, RouteError
+from stauth_server.web.http import Response
+from stauth_server.core.identity import User
+from stauth_server.web.routes import OUR_RESERVED_PREFIXES, RouteRegistry, access_error, call_handler, compile_path
 
 STATIC_NAMES = ["favicon.png", "index.html", "manifest.json", "static"]
 
@@ -407,7 +407,7 @@ def test_clear_forgets_routes_and_unseals(registry):
 
 
 def test_route_decorator_registers_in_the_module_registry(monkeypatch, registry):
-    from stauth_server import routes
+    from stauth_server.web import routes
 
     monkeypatch.setattr(routes, "REGISTRY", registry)
 

@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-from stauth_server import routes
-from stauth_server.errors import ConfigError
-from stauth_server.routes_loader import load_routes_modules
+from stauth_server.web import routes
+from stauth_server.core.errors import ConfigError
+from stauth_server.streamlit.routes_loader import load_routes_modules
 
 ROUTES_MODULE = '''
 import stauth_server as sa

@@ -6,12 +6,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from stauth_server import script_api
-from stauth_server import streamlit_internals as internals
-from stauth_server.cookie_outbox import CookieOutbox
-from stauth_server.cookie_rules import build_write
-from stauth_server.identity import ANONYMOUS, User
-from stauth_server.redirects import PendingRedirects
+from stauth_server.streamlit import script_api
+from stauth_server.streamlit import internals
+from stauth_server.web.cookie_outbox import CookieOutbox
+from stauth_server.web.cookie_rules import build_write
+from stauth_server.core.identity import ANONYMOUS, User
+from stauth_server.web.redirects import PendingRedirects
 
 ALICE = User(id="local:alice", email="alice@example.org")
 

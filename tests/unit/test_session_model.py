@@ -21,21 +21,22 @@ import pytest
 from cheap_argon2 import use_cheap_hasher
 
 import stauth_server as sa
-from stauth_server import auth_handlers, hooks
-from stauth_server import streamlit_internals as internals
-from stauth_server.config import ServerConfig, parse_server_config
+from stauth_server.tornado import auth_handlers
+from stauth_server.core import hooks
+from stauth_server.streamlit import internals
+from stauth_server.core.config import ServerConfig, parse_server_config
 from stauth_server.core.session_records import Ticket
 from stauth_server.core.store import StoredSession, StoreUnavailable
 from stauth_server.core.sessions import SessionService
 from stauth_server.core.store.memory import MemoryStore
 from stauth_server.core.store.redis import RedisStore
 from stauth_server.core.store.sqlite import SqliteStore
-from stauth_server.errors import ConfigError
-from stauth_server.roles import parse_roles
-from stauth_server.session import Sealer
-from stauth_server.signin import SignInService
-from stauth_server.sources.local import LocalAccount, UsersFile, hash_password
-from stauth_server.sources.proxy import ProxyConfig
+from stauth_server.core.errors import ConfigError
+from stauth_server.core.roles import parse_roles
+from stauth_server.core.session_cookie import Sealer
+from stauth_server.core.signin import SignInService
+from stauth_server.core.sources.local import LocalAccount, UsersFile, hash_password
+from stauth_server.core.sources.proxy import ProxyConfig
 
 SECRET = "n" * 16 + "-the-newest-cookie-secret-000000"
 OLD_SECRET = "o" * 16 + "-an-older-cookie-secret-11111111"
@@ -564,13 +565,13 @@ def test_a_failing_activity_write_does_not_fail_the_read(users_path):
 
 class _DirectoryDown:
     def authenticate(self, username, password):
-        from stauth_server.sources.ldap import LdapUnavailable
+        from stauth_server.core.sources.ldap import LdapUnavailable
 
         raise LdapUnavailable("ldap://127.0.0.1:1: connection refused")
 
 
 def test_a_directory_outage_is_a_503_and_never_counts_as_a_wrong_password(users_path):
-    from stauth_server.signin import SourceUnavailable
+    from stauth_server.core.signin import SourceUnavailable
 
     service = make_service(users_path)
     service.ldap = _DirectoryDown()

@@ -21,14 +21,14 @@ from pathlib import Path
 import pytest
 from cheap_argon2 import use_cheap_hasher
 
-from stauth_server.config import ServerConfig, parse_server_config
+from stauth_server.core.config import ServerConfig, parse_server_config
 from stauth_server.core.store import StoreUnavailable, default_store_url, make_store
 from stauth_server.core.store.memory import MemoryStore
 from stauth_server.core.store.redis import PREFIX, RedisStore
 from stauth_server.core.store.sqlite import SqliteStore
-from stauth_server.errors import ConfigError
-from stauth_server.signin import SignInService
-from stauth_server.sources.local import LocalAccount, UsersFile, hash_password
+from stauth_server.core.errors import ConfigError
+from stauth_server.core.signin import SignInService
+from stauth_server.core.sources.local import LocalAccount, UsersFile, hash_password
 
 REPO = Path(__file__).resolve().parents[2]
 BACKENDS = ["memory", "sqlite", "redis"]

@@ -1,4 +1,4 @@
-"""Refused start-ups (stauth_server.startup_checks): demo credentials off loopback,
+"""Refused start-ups (stauth_server.cli.startup_checks): demo credentials off loopback,
 and what Streamlit 1.56 would serve without us (useStarlette, ASGI app scripts)."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from stauth_server.errors import ConfigError
-from stauth_server.sources.local import UsersFile, render
-from stauth_server.startup_checks import (
+from stauth_server.core.errors import ConfigError
+from stauth_server.core.sources.local import UsersFile, render
+from stauth_server.cli.startup_checks import (
     DEMO_COOKIE_SECRETS,
     DEMO_PASSWORD_HASHES,
     StartupRefused,

@@ -17,9 +17,9 @@ import streamlit
 from streamlit import config as streamlit_config
 from streamlit.web.server import server as streamlit_server
 
-from stauth_server import streamlit_internals as internals
-from stauth_server.cookie_rules import RESERVED_NAMES, RESERVED_PREFIXES
-from stauth_server.routes import OUR_RESERVED_PREFIXES
+from stauth_server.streamlit import internals
+from stauth_server.web.cookie_rules import RESERVED_NAMES, RESERVED_PREFIXES
+from stauth_server.web.routes import OUR_RESERVED_PREFIXES
 
 #: Streamlit's own handlers that serve every other path (the app's pages and frontend files).
 CATCH_ALL_HANDLERS = {"UnsafePathBlockHandler", "RemoveSlashHandler", "StaticFileHandler", "AddSlashHandler"}

@@ -1,10 +1,10 @@
-"""Growing delays after failed password attempts (stauth_server.throttle)."""
+"""Growing delays after failed password attempts (stauth_server.core.throttle)."""
 
 from __future__ import annotations
 
 import pytest
 
-from stauth_server.throttle import Throttle
+from stauth_server.core.throttle import Throttle
 
 
 class Clock:

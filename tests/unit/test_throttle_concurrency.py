@@ -1,4 +1,4 @@
-"""Password throttling under parallel guesses (stauth_server.throttle, SignInService.password_login).
+"""Password throttling under parallel guesses (stauth_server.core.throttle, SignInService.password_login).
 
 An attacker does not wait for one guess to fail before sending the next: ten at once must
 count as ten failures, and no more than the free attempts may reach argon2.
@@ -12,14 +12,14 @@ import time
 import pytest
 from cheap_argon2 import use_cheap_hasher
 
-from stauth_server import hooks
-from stauth_server.config import ServerConfig
+from stauth_server.core import hooks
+from stauth_server.core.config import ServerConfig
 from stauth_server.core.store.memory import MemoryStore
-from stauth_server.oidc.errors import SignInError
-from stauth_server.signin import SignInService, TooManyAttempts
-from stauth_server.sources import local
-from stauth_server.sources.local import LocalAccount, UsersFile, hash_password
-from stauth_server.throttle import Throttle
+from stauth_server.core.oidc.errors import SignInError
+from stauth_server.core.signin import SignInService, TooManyAttempts
+from stauth_server.core.sources import local
+from stauth_server.core.sources.local import LocalAccount, UsersFile, hash_password
+from stauth_server.core.throttle import Throttle
 
 PARALLEL = 10
 FREE = 3

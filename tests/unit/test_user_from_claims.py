@@ -6,8 +6,8 @@ import base64
 
 import pytest
 
-from stauth_server.identity import user_from_claims, user_id
-from stauth_server.roles import group_claims, parse_roles
+from stauth_server.core.identity import user_from_claims, user_id
+from stauth_server.core.roles import group_claims, parse_roles
 
 ISS = "https://idp.example.org"
 

@@ -1,4 +1,4 @@
-"""`streamlit-auth users ...`: managing a local users file (stauth_server.users_cli)."""
+"""`streamlit-auth users ...`: managing a local users file (stauth_server.cli.users)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from cheap_argon2 import use_cheap_hasher
 from click.testing import CliRunner
 
 from stauth_server.cli import main
-from stauth_server.sources.local import UsersFile, verify
-from stauth_server.users_cli import users as users_group
+from stauth_server.core.sources.local import UsersFile, verify
+from stauth_server.cli.users import users as users_group
 
 
 @pytest.fixture(autouse=True)

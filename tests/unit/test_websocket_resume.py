@@ -11,12 +11,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from stauth_server import auth_handlers
-from stauth_server import streamlit_internals as internals
-from stauth_server.config import ServerConfig
+from stauth_server.tornado import auth_handlers
+from stauth_server.streamlit import internals
+from stauth_server.core.config import ServerConfig
 from stauth_server.core.sessions import ResolvedSession
-from stauth_server.identity import ANONYMOUS, user_from_claims
-from stauth_server.live_sessions import LIVE
+from stauth_server.core.identity import ANONYMOUS, user_from_claims
+from stauth_server.streamlit.live_sessions import LIVE
 
 ALICE = user_from_claims({"sub": "alice", "email": "alice@example.org"}, issuer="https://op", subject="alice",
                          provider="op", expires_at=None)

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ...errors import ConfigError
+from ..errors import ConfigError
 from . import Listener, StoredSession, StoreUnavailable
 
 LOGGER = logging.getLogger("stauth_server.store")

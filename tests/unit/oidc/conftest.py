@@ -6,8 +6,8 @@ import pytest
 from fake_op import FakeOP
 from rp_helpers import REDIRECT_URI, make_service, provider_config
 
-from stauth_server.oidc.client import OIDCClient
-from stauth_server.signin import SignInService
+from stauth_server.core.oidc.client import OIDCClient
+from stauth_server.core.signin import SignInService
 
 
 @pytest.fixture

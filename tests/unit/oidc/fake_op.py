@@ -1,6 +1,6 @@
 """A small, scriptable, malicious OpenID Provider living inside the test process.
 
-``FakeOP`` implements the interface of ``stauth_server.oidc.transport.ProviderHTTP``
+``FakeOP`` implements the interface of ``stauth_server.core.oidc.transport.ProviderHTTP``
 (``get_json`` and ``post_form``), so it is handed to ``OIDCClient(..., http=op)`` and no
 socket is ever opened. It plays an honest OP by default (discovery, JWKS, an
 authorization endpoint simulated by ``authorize()``, a token endpoint that checks the
@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from stauth_server.oidc.errors import ProviderUnavailable
+from stauth_server.core.oidc.errors import ProviderUnavailable
 
 WELL_KNOWN = "/.well-known/openid-configuration"
 #: Remove a claim or header field (value for ``claim_changes`` / ``header_changes``).

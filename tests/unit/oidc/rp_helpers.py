@@ -6,10 +6,10 @@ from types import MappingProxyType
 
 from fake_op import FakeOP
 
-from stauth_server.config import ProviderConfig, ServerConfig
-from stauth_server.oidc.client import LoginRequest, OIDCClient, SignIn
+from stauth_server.core.config import ProviderConfig, ServerConfig
+from stauth_server.core.oidc.client import LoginRequest, OIDCClient, SignIn
 from stauth_server.core.store.memory import MemoryStore
-from stauth_server.signin import SignInService
+from stauth_server.core.signin import SignInService
 
 REDIRECT_URI = "https://app.example.org/base/oauth2callback"
 SECRET = "s" * 16 + "-newest-cookie-secret-0123456789"

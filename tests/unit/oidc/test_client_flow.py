@@ -14,8 +14,8 @@ import pytest
 from fake_op import FakeOP
 from rp_helpers import REDIRECT_URI, provider_config, sign_in
 
-from stauth_server.oidc.client import LoginRequest, OIDCClient
-from stauth_server.oidc.errors import ProviderUnavailable, SignInError, StateMismatch, TokenRejected
+from stauth_server.core.oidc.client import LoginRequest, OIDCClient
+from stauth_server.core.oidc.errors import ProviderUnavailable, SignInError, StateMismatch, TokenRejected
 
 
 def _query(url: str) -> dict[str, str]:

@@ -6,9 +6,9 @@ import pytest
 from fake_op import FakeOP
 from rp_helpers import REDIRECT_URI, FakeClock, make_service, provider_config, sign_in
 
-from stauth_server.oidc.client import LoginRequest, OIDCClient
-from stauth_server.oidc.errors import ProviderUnavailable, TokenRejected
-from stauth_server.oidc.metadata import JWKS_TTL, METADATA_TTL, KeySet, ProviderMetadata
+from stauth_server.core.oidc.client import LoginRequest, OIDCClient
+from stauth_server.core.oidc.errors import ProviderUnavailable, TokenRejected
+from stauth_server.core.oidc.metadata import JWKS_TTL, METADATA_TTL, KeySet, ProviderMetadata
 
 
 def test_a_discovery_issuer_other_than_the_discovery_urls_is_refused(client, op):

@@ -6,10 +6,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from stauth_server.config import ProviderConfig
-from stauth_server.oidc.client import LoginRequest
-from stauth_server.oidc.errors import SignInError, StateMismatch
-from stauth_server.oidc.github import API, TOKEN_URL, GitHubClient
+from stauth_server.core.config import ProviderConfig
+from stauth_server.core.oidc.client import LoginRequest
+from stauth_server.core.oidc.errors import SignInError, StateMismatch
+from stauth_server.core.oidc.github import API, TOKEN_URL, GitHubClient
 
 
 class FakeGitHub:

@@ -12,9 +12,9 @@ import pytest
 from fake_op import ATTACKER_KEY, DROP, KEYS, public_jwk
 from rp_helpers import FakeClock, sign_in
 
-from stauth_server.oidc.errors import SignInError, TokenRejected
-from stauth_server.oidc.id_token import LEEWAY_SECONDS
-from stauth_server.oidc.metadata import KeySet
+from stauth_server.core.oidc.errors import SignInError, TokenRejected
+from stauth_server.core.oidc.id_token import LEEWAY_SECONDS
+from stauth_server.core.oidc.metadata import KeySet
 
 
 def test_an_honest_id_token_signs_the_user_in(client, op):

@@ -7,8 +7,8 @@ import io
 import pytest
 import requests
 
-from stauth_server.oidc.errors import ProviderUnavailable
-from stauth_server.oidc.transport import MAX_BYTES, TIMEOUT, ProviderHTTP
+from stauth_server.core.oidc.errors import ProviderUnavailable
+from stauth_server.core.oidc.transport import MAX_BYTES, TIMEOUT, ProviderHTTP
 
 
 class _Endless(io.RawIOBase):

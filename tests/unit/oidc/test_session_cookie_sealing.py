@@ -7,7 +7,7 @@ import time
 import pytest
 from rp_helpers import FOREIGN_SECRET, OLD_SECRET, SECRET, FakeClock, make_service
 
-from stauth_server.session import (
+from stauth_server.core.session_cookie import (
     CHUNK_BYTES,
     MAX_CHUNKS,
     CookieTooLarge,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from stauth_server.config import parse_server_config
-from stauth_server.errors import ConfigError
+from stauth_server.core.config import parse_server_config
+from stauth_server.core.errors import ConfigError
 
 APP_DIR = Path("/srv/app")
 GOOD_SECRET = "c" * 32

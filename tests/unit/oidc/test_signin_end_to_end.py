@@ -11,8 +11,8 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from rp_helpers import FOREIGN_SECRET, REDIRECT_URI, make_service
 
-from stauth_server.oidc.errors import ProviderUnavailable, SignInError, StateMismatch, TokenRejected
-from stauth_server.signin import LOGIN_TTL, login_cookie_name
+from stauth_server.core.oidc.errors import ProviderUnavailable, SignInError, StateMismatch, TokenRejected
+from stauth_server.core.signin import LOGIN_TTL, login_cookie_name
 
 
 def _query(url: str) -> dict[str, str]:

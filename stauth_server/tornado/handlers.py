@@ -14,16 +14,16 @@ from urllib.parse import urlencode
 
 import tornado.web
 
-from . import streamlit_internals as internals
-from .app_paths import app_path, strip_base
-from .cookie_outbox import OUTBOX, DeliveryRefused, browser_binding
-from .core.store import StoreUnavailable
-from .csrf import UNSAFE_METHODS, carries_ambient_credentials, same_origin_verdict
-from .http_types import RenderedResponse, Request, error_response
-from .identity import ANONYMOUS, User
-from .redirects import PENDING_REDIRECTS
-from .routes import KNOWN_METHODS, Route, access_error, call_handler
-from .sources.proxy import ProxyConfig
+from ..streamlit import internals
+from ..streamlit.app_paths import app_path, strip_base
+from ..web.cookie_outbox import OUTBOX, DeliveryRefused, browser_binding
+from ..core.store import StoreUnavailable
+from ..web.csrf import UNSAFE_METHODS, carries_ambient_credentials, same_origin_verdict
+from ..web.http import RenderedResponse, Request, error_response
+from ..core.identity import ANONYMOUS, User
+from ..web.redirects import PENDING_REDIRECTS
+from ..web.routes import KNOWN_METHODS, Route, access_error, call_handler
+from ..core.sources.proxy import ProxyConfig
 
 LOGGER = logging.getLogger("stauth_server.server")
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from .blocking import off_loop
-from .core.session_records import Session, Ticket
-from .core.sessions import SessionEnded
-from .core.store import StoreUnavailable
-from .identity import ANONYMOUS, User
+from ..web.blocking import off_loop
+from ..core.session_records import Session, Ticket
+from ..core.sessions import SessionEnded
+from ..core.store import StoreUnavailable
+from ..core.identity import ANONYMOUS, User
 from .identity_bus import apply_identity
 from .live_sessions import LIVE
-from .signin import SignInService
+from ..core.signin import SignInService
 
 LOGGER = logging.getLogger("stauth_server.maintenance")
 #: Sweep the store every this many passes.

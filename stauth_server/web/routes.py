@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-from .errors import HTTPError, RouteError
-from .guards import Decision, decide
-from .http_types import RenderedResponse, Request, error_response, render
+from ..core.errors import HTTPError, RouteError
+from ..core.guards import Decision, decide
+from .http import RenderedResponse, Request, error_response, render
 
 LOGGER = logging.getLogger("stauth_server.routes")
 

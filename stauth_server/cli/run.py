@@ -9,9 +9,9 @@ from typing import Any
 
 import click
 
-from . import __version__
-from . import streamlit_internals as internals
-from .errors import ConfigError, RouteError
+from .. import __version__
+from ..streamlit import internals
+from ..core.errors import ConfigError, RouteError
 from .startup_checks import check_start_up
 
 
@@ -47,8 +47,8 @@ def run(target: str, args: tuple[str, ...], routes: tuple[str, ...], **kwargs: A
     except internals.UnsupportedStreamlitVersion as exc:
         raise click.ClickException(str(exc)) from None
 
-    from .patches import apply_all
-    from .server import AuthServer
+    from ..patches import apply_all
+    from ..tornado.server import AuthServer
 
     AuthServer.cli_routes = tuple(os.path.abspath(path) for path in routes)
     apply_all()
@@ -73,6 +73,6 @@ def _local_script(target: str) -> Path | None:
     return path if path.is_file() else None
 
 
-from .users_cli import users as _users  # noqa: E402 - a subcommand group of its own module
+from .users import users as _users  # noqa: E402 - a subcommand group of its own module
 
 main.add_command(_users)

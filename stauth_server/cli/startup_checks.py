@@ -20,8 +20,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from . import streamlit_internals as internals
-from .errors import ConfigError
+from ..streamlit import internals
+from ..core.errors import ConfigError
 
 #: Cookie secrets our examples and docs publish -> where: they let anyone forge a session.
 DEMO_COOKIE_SECRETS: Mapping[str, str] = MappingProxyType({
@@ -74,7 +74,7 @@ def demo_secrets_in(auth: Mapping[str, Any]) -> list[str]:
 
 def demo_accounts_in(users_file: Path) -> list[str]:
     """The enabled accounts of ``users_file`` that still have a published demo password."""
-    from .sources.local import UsersFile, UsersFileError
+    from ..core.sources.local import UsersFile, UsersFileError
 
     try:
         accounts = UsersFile(users_file).accounts()

@@ -9,8 +9,8 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
-from .errors import HTTPError
-from .identity import ANONYMOUS, User
+from ..core.errors import HTTPError
+from ..core.identity import ANONYMOUS, User
 
 
 class MultiMapping(Mapping[str, str]):

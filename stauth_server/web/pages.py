@@ -8,7 +8,7 @@ from html import escape
 from string import Template
 from urllib.parse import urlencode
 
-from .avatars import avatar_data_url
+from ..core.avatars import avatar_data_url
 
 _STYLE = """
 :root{color-scheme:light dark;--fg:#31333f;--bg:#fff;--muted:#6b6f7b;--accent:#ff4b4b;--card:#f0f2f6}

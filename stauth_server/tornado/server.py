@@ -10,16 +10,16 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from . import streamlit_internals as internals
-from .app_paths import base_prefix
-from .config import ServerConfig, load_server_config
-from .routes import REGISTRY, RouteRegistry
-from .routes_loader import load_routes_modules
-from .script_api import COOKIE_DELIVERY_PATH, REDIRECT_HANDOFF_PATH
-from .tornado_handlers import CookieDeliveryHandler, RedirectHandoffHandler, RouteHandler
+from ..streamlit import internals
+from ..streamlit.app_paths import base_prefix
+from ..core.config import ServerConfig, load_server_config
+from ..web.routes import REGISTRY, RouteRegistry
+from ..streamlit.routes_loader import load_routes_modules
+from ..streamlit.script_api import COOKIE_DELIVERY_PATH, REDIRECT_HANDOFF_PATH
+from .handlers import CookieDeliveryHandler, RedirectHandoffHandler, RouteHandler
 
 if TYPE_CHECKING:  # sign-in (requests, PyJWT, oauthlib) is imported only when configured
-    from .signin import SignInService
+    from ..core.signin import SignInService
 
 LOGGER = logging.getLogger("stauth_server.server")
 _TOKEN = r"(?P<token>[A-Za-z0-9_-]{1,128})"
@@ -72,7 +72,7 @@ class AuthServer(internals.server_base_class()):  # type: ignore[misc]
     def __init__(self, main_script_path: str, is_hello: bool) -> None:
         self.auth_config: ServerConfig = load_server_config(Path(main_script_path).resolve().parent)
         _check_redirect_uri(self.auth_config)
-        from . import access
+        from ..core import access
 
         access.install(access.PageRules(self.auth_config.access, self.auth_config.require_login))
         self.signin: SignInService | None = None
@@ -99,8 +99,8 @@ class AuthServer(internals.server_base_class()):  # type: ignore[misc]
         # life: keep it out of the full collection Streamlit runs after every script run.
         gc.freeze()
         if self.signin is not None:
-            from .identity_bus import listen
-            from .maintenance import keep_sessions_current
+            from ..streamlit.identity_bus import listen
+            from ..streamlit.maintenance import keep_sessions_current
 
             listen(self.signin, asyncio.get_running_loop())
             self._maintenance = asyncio.get_running_loop().create_task(
@@ -110,9 +110,9 @@ class AuthServer(internals.server_base_class()):  # type: ignore[misc]
 
 def _sign_in_service(config: ServerConfig) -> SignInService:
     """The sign-in service; a session store that cannot be opened stops start-up."""
-    from .core.store import StoreUnavailable
-    from .errors import ConfigError
-    from .signin import SignInService
+    from ..core.store import StoreUnavailable
+    from ..core.errors import ConfigError
+    from ..core.signin import SignInService
 
     try:
         return SignInService(config)
@@ -126,7 +126,7 @@ def _check_redirect_uri(config: ServerConfig) -> None:
         return
     from urllib.parse import urlsplit
 
-    from .errors import ConfigError
+    from ..core.errors import ConfigError
 
     expected = f"{base_prefix()}/oauth2callback"
     if urlsplit(config.redirect_uri).path.rstrip("/") != expected:
@@ -142,8 +142,8 @@ def _register_configured_hook(config: ServerConfig, loaded: list[str]) -> None:
         return
     import sys
 
-    from .errors import ConfigError
-    from .hooks import on_login
+    from ..core.errors import ConfigError
+    from ..core.hooks import on_login
 
     path, function = config.on_login
     names = [n for n in loaded if getattr(sys.modules.get(n), "__file__", None) == str(path.resolve())]

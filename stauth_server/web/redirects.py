@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from .errors import RedirectError
+from ..core.errors import RedirectError
 from .pending import SWEEP_INTERVAL_SECONDS, Parked, ParkingLot
 
 

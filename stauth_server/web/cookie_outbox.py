@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from .cookie_rules import CookieWrite
-from .errors import CookieError
+from ..core.errors import CookieError
 from .pending import SWEEP_INTERVAL_SECONDS, Parked, ParkingLot
 
 DELIVERY_TTL_SECONDS = 600.0

@@ -8,23 +8,23 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from . import streamlit_internals as internals
-from .cookie_outbox import browser_binding
-from .cookie_rules import CookieWrite
-from .errors import RedirectError
-from .http_types import error_response, render
-from .identity import ANONYMOUS, User, streamlit_user_info
-from .live_sessions import LIVE
-from .oidc.errors import SignInError
-from .pages import Theme, error_page, login_page, logout_confirm_page
-from .app_paths import app_path, cookie_path, strip_base
-from .redirects import safe_app_path
-from .blocking import off_loop, sign_in_work
-from .core.store import StoreUnavailable
-from .identity_bus import publish_identity
-from .signin import CompletedLogin, CookieOut, ResolvedSession, SignInService, login_cookie_name
-from .sources.proxy import FORWARDED_HEADERS, ProxyConfig, client_address, nearest_value, strip_headers
-from .tornado_handlers import BaseHandler
+from ..streamlit import internals
+from ..web.cookie_outbox import browser_binding
+from ..web.cookie_rules import CookieWrite
+from ..core.errors import RedirectError
+from ..web.http import error_response, render
+from ..core.identity import ANONYMOUS, User, streamlit_user_info
+from ..streamlit.live_sessions import LIVE
+from ..core.oidc.errors import SignInError
+from ..web.pages import Theme, error_page, login_page, logout_confirm_page
+from ..streamlit.app_paths import app_path, cookie_path, strip_base
+from ..web.redirects import safe_app_path
+from ..web.blocking import off_loop, sign_in_work
+from ..core.store import StoreUnavailable
+from ..streamlit.identity_bus import publish_identity
+from ..core.signin import CompletedLogin, CookieOut, ResolvedSession, SignInService, login_cookie_name
+from ..core.sources.proxy import FORWARDED_HEADERS, ProxyConfig, client_address, nearest_value, strip_headers
+from .handlers import BaseHandler
 
 LOGGER = logging.getLogger("stauth_server.auth")
 T = TypeVar("T")

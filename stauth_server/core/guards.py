@@ -9,9 +9,18 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from .errors import Forbidden
-from .identity import User
+from .identity import ANONYMOUS, User
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _no_session_user() -> User:
+    return ANONYMOUS
+
+
+# The user of the running Streamlit session, for @requires without ``user=``. The core knows
+# no Streamlit: streamlit/script_api.py installs its ``current_user`` here when imported.
+session_user: Callable[[], User] = _no_session_user
 
 
 class Decision(enum.Enum):
@@ -54,9 +63,7 @@ def requires(roles: Iterable[str] = (), groups: Iterable[str] = (), check: Calla
     def current() -> User:
         if user is not None:
             return user()
-        from .script_api import current_user
-
-        return current_user()
+        return session_user()
 
     def allowed() -> bool:
         if decide(current(), roles=roles, groups=groups, check=check) is Decision.ALLOW:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .sources.local import LocalAccount, UsersFile, UsersFileError, hash_password, valid_username
+from ..core.sources.local import LocalAccount, UsersFile, UsersFileError, hash_password, valid_username
 
 MIN_PASSWORD = 8
 

@@ -19,15 +19,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from .config import ProviderConfig, ServerConfig
-from .core.session_records import Session, credential_fingerprint
-from .core.sessions import TOUCH_INTERVAL, CookieOut, ResolvedSession, SessionService
-from .core.store import SessionStore, make_store
+from .session_records import Session, credential_fingerprint
+from .sessions import TOUCH_INTERVAL, CookieOut, ResolvedSession, SessionService
+from .store import SessionStore, make_store
 from .hooks import LoginRefused, run_login_hooks
 from .identity import User
 from .oidc.client import LoginRequest, OIDCClient, SignIn
 from .oidc.errors import ProviderUnavailable, SignInError, StateMismatch
 from .oidc.github import GitHubClient
-from .session import LOGIN_COOKIE, Sealer
+from .session_cookie import LOGIN_COOKIE, Sealer
 from .sources.ldap import LdapSource, LdapUnavailable
 from .sources.local import UsersFile, UsersFileError, verify
 from .throttle import Throttle

@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 from email.utils import format_datetime
 
-from .errors import CookieError
+from ..core.errors import CookieError
 
 #: RFC 6265 ``token`` characters (a cookie name).
 _TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import streamlit_internals as internals
+from . import internals
 
 
 def base_prefix() -> str:

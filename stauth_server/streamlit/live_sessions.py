@@ -10,8 +10,8 @@ import threading
 import time
 from dataclasses import dataclass
 
-from .core.session_records import Ticket
-from .identity import ANONYMOUS, User
+from ..core.session_records import Ticket
+from ..core.identity import ANONYMOUS, User
 
 
 @dataclass

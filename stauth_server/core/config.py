@@ -261,7 +261,7 @@ STORE_SCHEMES = ("sqlite", "memory", "redis", "rediss", "unix")
 def _store_url(auth: Mapping[str, Any], app_dir: Path) -> str:
     """``[auth.store] url``: a SQLite file (default: ``.streamlit/stauth-sessions.db`` beside the
     app), ``memory://`` or a Redis URL. A relative SQLite path is from the app's folder."""
-    from .core.store import default_store_url
+    from .store import default_store_url
 
     store = auth.get("store", {})
     if not isinstance(store, Mapping):

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from .errors import ConfigError
+from ..core.errors import ConfigError
 
 
 def load_routes_modules(paths: Iterable[str | Path]) -> list[str]:

@@ -12,15 +12,15 @@ import asyncio
 import logging
 import secrets
 
-from . import streamlit_internals as internals
-from .blocking import in_background, off_loop
-from .core.session_records import Session, Ticket
-from .core.sessions import SessionEnded
-from .core.store import StoreUnavailable
-from .identity import ANONYMOUS, User, streamlit_user_info
+from . import internals
+from ..web.blocking import in_background, off_loop
+from ..core.session_records import Session, Ticket
+from ..core.sessions import SessionEnded
+from ..core.store import StoreUnavailable
+from ..core.identity import ANONYMOUS, User, streamlit_user_info
 from .live_sessions import LIVE
-from .session import Sealer
-from .signin import SignInService
+from ..core.session_cookie import Sealer
+from ..core.signin import SignInService
 
 LOGGER = logging.getLogger("stauth_server.identity_bus")
 #: This process's name on the bus (its own messages are ignored when they come back).

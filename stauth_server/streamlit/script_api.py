@@ -14,14 +14,15 @@ from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 
-from . import streamlit_internals as internals
-from .cookie_outbox import OUTBOX, browser_binding
-from .cookie_rules import build_write
-from .guards import Decision, decide
-from .identity import ANONYMOUS, User
+from . import internals
+from ..web.cookie_outbox import OUTBOX, browser_binding
+from ..web.cookie_rules import build_write
+from ..core import guards
+from ..core.guards import Decision, decide
+from ..core.identity import ANONYMOUS, User
 from .live_sessions import LIVE
 from .app_paths import app_path, base_prefix, cookie_path, strip_base
-from .redirects import PENDING_REDIRECTS, resolve
+from ..web.redirects import PENDING_REDIRECTS, resolve
 
 #: Our internal endpoints, relative to ``server.baseUrlPath``.
 COOKIE_DELIVERY_PATH = "/_stauth/cookies"
@@ -182,6 +183,10 @@ def current_user() -> User:
     if ctx is None:
         return ANONYMOUS
     return LIVE.user_of(ctx.session_id)
+
+
+# @sa.requires without user= asks for the running session's user (core knows no Streamlit).
+guards.session_user = lambda: current_user()
 
 
 class _CurrentUser:
