@@ -116,3 +116,9 @@ def _unverified(flag: Any) -> bool:
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def identity_key(user_info: Mapping[str, Any]) -> tuple[Any, ...]:
+    """Who a session's ``st.user`` dict is: signed in or not, by which provider, as whom."""
+    return (bool(user_info.get("is_logged_in")), user_info.get("provider"), user_info.get("iss"),
+            user_info.get("sub"))

@@ -4,63 +4,36 @@ and the app's websocket, which gets its identity from our session cookie."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-from ..streamlit import internals
-from ..web.cookie_outbox import browser_binding
-from ..web.cookie_rules import CookieWrite
-from ..core.errors import RedirectError
-from ..web.http import error_response, render
-from ..core.identity import ANONYMOUS, User, streamlit_user_info
-from ..streamlit.live_sessions import LIVE
-from ..core.oidc.errors import SignInError
-from ..web.pages import Theme, error_page, login_page, logout_confirm_page
-from ..streamlit.app_paths import app_path, cookie_path, strip_base
-from ..web.redirects import safe_app_path
-from ..web.blocking import off_loop, sign_in_work
-from ..core.store import StoreUnavailable
-from ..streamlit.identity_bus import publish_identity
-from ..core.signin import CompletedLogin, CookieOut, ResolvedSession, SignInService, login_cookie_name
+from ..core.identity import User, identity_key, streamlit_user_info
+from ..core.signin import ResolvedSession, SignInService
 from ..core.sources.proxy import FORWARDED_HEADERS, ProxyConfig, client_address, nearest_value, strip_headers
-from .handlers import BaseHandler
+from ..core.store import StoreUnavailable
+from ..streamlit import internals
+from ..streamlit.app_paths import cookie_path
+from ..streamlit.live_sessions import LIVE
+from ..web.blocking import off_loop
+from ..web.context import WebContext
+from ..web.cookie_outbox import browser_binding
+from ..web.csrf import own_origin
+from ..web.endpoints import signin
+from ..web.endpoints.signin import safe_next, security_headers
+from ..web.errors import STORE_DOWN
+from ..web.exchange import HttpRequest
+from .handlers import PEER_ATTRIBUTE, EndpointHandler, web_context
+
+# Re-exported: the tests and the websocket use them from here.
+__all__ = ["STORE_DOWN", "PEER_ATTRIBUTE", "safe_next", "security_headers", "streamlit_user_info",
+           "sanitizing_find_handler", "websocket_handler", "route_identity", "from_own_pages", "identity_key"]
 
 LOGGER = logging.getLogger("stauth_server.auth")
-T = TypeVar("T")
-STORE_DOWN = "Sign-in is unavailable right now (the session store cannot be reached). Try again shortly."
 
 
-def security_headers(frame_ancestors: tuple[str, ...]) -> dict[str, str]:
-    """Headers on every auth endpoint: no framing by other sites, no referrer, no caching."""
-    headers = {
-        "Content-Security-Policy": "frame-ancestors " + " ".join(frame_ancestors),
-        "Referrer-Policy": "no-referrer",
-        "Cache-Control": "no-store",
-    }
-    if frame_ancestors == ("'self'",) or frame_ancestors == ("'none'",):
-        headers["X-Frame-Options"] = "DENY"
-    return headers
-
-
-def app_theme() -> Theme:
-    """The app's ``[theme]`` base and primary colour, for our pages."""
-    return Theme(base=internals.get_config_option("theme.base"),
-                 primary=internals.get_config_option("theme.primaryColor"))
-
-
-def safe_next(raw: str | None) -> str:
-    """A same-app path to return to after sign-in (relative to the base path)."""
-    if not raw:
-        return "/"
-    try:
-        return safe_app_path(raw, "")  # its ASCII form: a Location header carries no raw UTF-8
-    except RedirectError:
-        return "/"
-
-
-class AuthHandler(BaseHandler):
-    """Shared by the sign-in endpoints: the service, cookies with our attributes, errors."""
+class AuthHandler(EndpointHandler):
+    """Shared by the sign-in endpoints: the service, and our security headers even on
+    errors Tornado answers itself (an unsupported method)."""
 
     def initialize(self, service: SignInService) -> None:
         self.service = service
@@ -73,214 +46,36 @@ class AuthHandler(BaseHandler):
         for name, value in security_headers(service.config.frame_ancestors if service else ("'self'",)).items():
             self.set_header(name, value)
 
-    @property
-    def secure(self) -> bool:
-        return self.request.protocol == "https"
-
-    def set_cookie_out(self, cookie: CookieOut) -> None:
-        """Set (or clear) one of our cookies: HttpOnly, SameSite=Lax, Secure on https."""
-        write = CookieWrite(name=cookie.name, value=cookie.value, path=cookie_path(), max_age=cookie.max_age,
-                            secure=self.secure or cookie.name.startswith("__Host-"))
-        self.add_header("Set-Cookie", write.header_value())
-
-    def request_cookies(self) -> dict[str, str]:
-        return {name: morsel.value for name, morsel in self.request.cookies.items()}
-
-    def browser(self) -> str | None:
-        return browser_binding(self.get_cookie(internals.XSRF_COOKIE_NAME))
-
-    async def blocking(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Sign-in work (provider, LDAP, argon2): its own threads, never the store's."""
-        return await sign_in_work(fn, *args, **kwargs)
-
-    def finish_login(self, done: CompletedLogin) -> None:
-        """Set the new session's cookies, tell the browser's other tabs, go to ``next``."""
-        for cookie in done.cookies:
-            self.set_cookie_out(cookie)
-        publish_identity(self.service, self.browser(), done.record, done.user)
-        self.redirect(app_path(done.next_path), status=303)
-
-    def show_error(self, error: SignInError, retry: str | None = None) -> None:
-        LOGGER.warning("sign-in failed: %s", error)
-        self.show_message(error.status, error.user_message, retry)
-
-    def show_store_down(self, error: StoreUnavailable, retry: str | None = None) -> None:
-        """The store is away: a 503 page (or JSON for API clients); nothing is cleared."""
-        LOGGER.warning("session store unavailable: %s", error)
-        self.set_header("Retry-After", "5")
-        if "text/html" not in self.request.headers.get("Accept", ""):
-            self.send_rendered(error_response(503, "Session store unavailable; try again shortly"))
-            return
-        self.show_message(503, STORE_DOWN, retry)
-
-    def show_message(self, status: int, message: str, retry: str | None = None) -> None:
-        self.set_status(status)
-        self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.finish(error_page(message, app_path("/"), retry))
+    def web_context(self) -> WebContext:
+        return web_context(self.service)
 
 
 class LoginHandler(AuthHandler):
-    """``/auth/login``: every way in (provider buttons, the password form), or straight to
-    the only provider; ``?provider=NAME&next=/path``; POST takes the password form."""
+    """``/auth/login``: ``web.endpoints.signin.login``."""
 
-    async def get(self) -> None:
-        next_path = safe_next(self.get_query_argument("next", None) or self._referring_path())
-        provider = self.get_query_argument("provider", None)
-        providers = self.service.providers
-        if provider is None and len(providers) == 1 and not self.service.password_sources:
-            provider = next(iter(providers))
-        if provider is None:
-            self.show_login_page(next_path)
-            return
-        if provider not in providers:
-            self.show_error(SignInError(f"unknown provider {provider[:64]!r}", "This sign-in option does not exist."),
-                            app_path("/auth/login"))
-            return
-        try:
-            url, cookie = await self.blocking(self.service.begin_login, provider, next_path)
-        except SignInError as exc:
-            self.show_error(exc, self.request.uri)
-            return
-        self.set_cookie_out(cookie)
-        self.redirect(url)
-
-    async def post(self) -> None:
-        if self.same_origin() is not True and not self.has_valid_xsrf_token():
-            self.send_rendered(error_response(403, "Cross-site request refused"))
-            return
-        next_path = safe_next(self.get_body_argument("next", None))
-        username = (self.get_body_argument("username", "") or "").strip()[:128]
-        password = self.get_body_argument("password", "") or ""
-        if not username or not password:
-            self.show_login_page(next_path, "Enter your username and password.", username, status=400)
-            return
-        try:
-            done = await self.blocking(self.service.password_login, username, password, self.request.remote_ip,
-                                       next_path, self.request_cookies(), self.browser(),
-                                       secure=self.secure, path=cookie_path(),
-                                       source=self.get_body_argument("source", None))
-        except SignInError as exc:
-            LOGGER.info("password sign-in failed: %s", exc)
-            self.show_login_page(next_path, exc.user_message, username, status=exc.status if exc.status != 400 else 401)
-            return
-        except StoreUnavailable as exc:
-            self.show_store_down(exc, app_path("/auth/login"))
-            return
-        self.finish_login(done)
-
-    def show_login_page(self, next_path: str, error: str | None = None, username: str = "", status: int = 200) -> None:
-        providers = [(name, p.display_name) for name, p in self.service.providers.items()]
-        self.set_status(status)
-        self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.finish(login_page(app_path("/auth/login"), providers, next_path,
-                               password_sources=self.service.password_sources, xsrf_form_html=self.xsrf_form_html(),
-                               error=error, username=username, theme=app_theme(), template=self.login_template()))
-
-    def login_template(self) -> str | None:
-        return self.service.login_template
-
-    def _referring_path(self) -> str | None:
-        referer = self.request.headers.get("Referer")
-        if not referer:
-            return None
-        parts = urlsplit(referer)
-        if parts.netloc != self.request.host:
-            return None
-        return strip_base(parts.path) + (f"?{parts.query}" if parts.query else "")
+    endpoint = staticmethod(signin.login)
+    get = post = EndpointHandler._serve
 
 
 class CallbackHandler(AuthHandler):
-    """``GET /oauth2callback``: completes a sign-in (or returns from the provider's logout)."""
+    """``GET /oauth2callback``: ``web.endpoints.signin.callback``."""
 
-    async def get(self) -> None:
-        params = {k: self.get_query_argument(k) for k in self.request.query_arguments}
-        if not any(k in params for k in ("code", "error")):
-            self.redirect(app_path("/"))  # back from RP-initiated logout
-            return
-        cookies = self.request_cookies()
-        if params.get("state"):
-            self.set_cookie_out(CookieOut(login_cookie_name(params["state"]), None))
-        try:
-            done = await self.blocking(self.service.complete_login, params, cookies, self.browser(),
-                                       secure=self.secure, path=cookie_path())
-        except SignInError as exc:
-            self.show_error(exc, app_path("/auth/login"))
-            return
-        except StoreUnavailable as exc:
-            self.show_store_down(exc, app_path("/auth/login"))
-            return
-        except Exception:
-            LOGGER.exception("sign-in failed unexpectedly")
-            self.show_error(SignInError("unexpected", "Sign-in failed unexpectedly. Try again."), app_path("/auth/login"))
-            return
-        self.finish_login(done)
+    endpoint = staticmethod(signin.callback)
+    get = EndpointHandler._serve
 
 
 class LogoutHandler(AuthHandler):
-    """``/auth/logout``: revokes the session, clears cookies, RP-initiated logout.
+    """``/auth/logout``: ``web.endpoints.signin.logout``."""
 
-    A GET counts only from the app itself (``Sec-Fetch-Site: same-origin`` or typed by
-    the user); from elsewhere it shows a confirmation with a CSRF-protected POST.
-    """
-
-    async def get(self) -> None:
-        site = (self.request.headers.get("Sec-Fetch-Site") or "").lower()
-        if site in ("same-origin", "none"):
-            await self._logout()
-            return
-        self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.finish(logout_confirm_page(app_path("/auth/logout"), self.xsrf_form_html(), app_path("/")))
-
-    async def post(self) -> None:
-        if self.same_origin() is not True and not self.has_valid_xsrf_token():
-            self.send_rendered(error_response(403, "Cross-site request refused"))
-            return
-        await self._logout()
-
-    async def _logout(self) -> None:
-        """Revoke the session, clear our cookies, tell the browser's tabs on every replica.
-
-        With the store away the cookies are still cleared (without them the record's key
-        is gone from this browser) and a 503 page says the server could not revoke it.
-        """
-        cookies = self.request_cookies()
-        for name in cookies:
-            if name.startswith(("stauth_session", "__Host-stauth_session")):
-                self.set_cookie_out(CookieOut(name, None))
-        try:
-            resolved = await off_loop(self.service.resolve, cookies, secure=self.secure, path=cookie_path(),
-                                      touch=False)
-            await off_loop(self.service.end_session, resolved.record)
-        except StoreUnavailable as exc:
-            self.show_store_down(exc, app_path("/auth/logout"))
-            return
-        publish_identity(self.service, self.browser(), None, ANONYMOUS)
-        target = await sign_in_work(self.service.logout_url, resolved.record, str(self.service.config.redirect_uri))
-        self.redirect(target or app_path("/"))
+    endpoint = staticmethod(signin.logout)
+    get = post = EndpointHandler._serve
 
 
 class UserinfoHandler(AuthHandler):
-    """``GET /auth/userinfo``: the current identity as JSON (never tokens); 401 when anonymous."""
+    """``GET /auth/userinfo``: ``web.endpoints.signin.userinfo``."""
 
-    async def get(self) -> None:
-        try:
-            resolved = await identify_request(self.service, self.request)
-        except StoreUnavailable as exc:
-            self.show_store_down(exc)
-            return
-        for cookie in resolved.clear:
-            self.set_cookie_out(cookie)
-        if resolved.refused is not None:
-            self.send_rendered(error_response(403, resolved.refused))
-            return
-        if not resolved.user.is_logged_in:
-            self.send_rendered(error_response(401, "Not signed in"))
-            return
-        self.send_rendered(render(resolved.user.public_dict()))
-
-
-#: Where the TCP peer's address is kept once X-Forwarded-For has replaced ``remote_ip``.
-PEER_ATTRIBUTE = "stauth_peer"
+    endpoint = staticmethod(signin.userinfo)
+    get = EndpointHandler._serve
 
 
 def request_identity(service: SignInService, request: Any, *, touch: bool = True) -> ResolvedSession:
@@ -295,11 +90,11 @@ async def identify_request(service: SignInService, request: Any) -> ResolvedSess
     return await off_loop(request_identity, service, request)
 
 
-def route_identity(service: SignInService) -> Callable[[Any], Awaitable[User]]:
+def route_identity(service: SignInService) -> Callable[[HttpRequest], Awaitable[User]]:
     """Who calls an ``@sa.route`` endpoint (looked up off the event loop)."""
 
-    async def identify(request: Any) -> User:
-        return (await identify_request(service, request)).user
+    async def identify(request: HttpRequest) -> User:
+        return (await off_loop(signin.identify, service, request, web_context(service))).user
 
     return identify
 
@@ -367,30 +162,12 @@ class _IdentityRuntime:
         return session_id
 
 
-def identity_key(user_info: Mapping[str, Any]) -> tuple[Any, ...]:
-    """Who a session's ``st.user`` dict is: signed in or not, by which provider, as whom."""
-    return (bool(user_info.get("is_logged_in")), user_info.get("provider"), user_info.get("iss"),
-            user_info.get("sub"))
-
-
 def from_own_pages(handler: Any, redirect_uri: str | None = None) -> bool:
-    """Whether a websocket handshake comes from the app's own pages.
-
-    Browsers always send ``Origin`` on websockets: when present it alone decides, and must
-    be the app's own origin (as served, or as ``redirect_uri`` names it). Streamlit's XSRF
-    token is not enough there, since a page on another port of the same host can read the
-    XSRF cookie; it counts only for clients that send no ``Origin``. Streamlit's origin
-    allow-list (any localhost port) never gets an identity.
-    """
+    """Whether a websocket handshake comes from the app's own pages (``web.csrf.own_origin``
+    decides on ``Origin``; without one, Streamlit's XSRF token must be valid)."""
     request = handler.request
-    origin = (request.headers.get("Origin") or "").strip().rstrip("/").lower()
-    if origin:
-        own = {f"{request.protocol}://{request.host}".lower()}
-        if redirect_uri:
-            parts = urlsplit(redirect_uri)
-            own.add(f"{parts.scheme}://{parts.netloc}".lower())
-        return origin in own
-    return internals.websocket_xsrf_token_ok(handler)
+    verdict = own_origin(request.headers.get("Origin"), request.protocol, request.host, redirect_uri)
+    return verdict if verdict is not None else internals.websocket_xsrf_token_ok(handler)
 
 
 def websocket_handler(service: SignInService) -> type:

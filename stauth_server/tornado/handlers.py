@@ -1,38 +1,76 @@
-"""Tornado adapters: our endpoints as ``RequestHandler`` classes.
+"""Tornado adapter: our endpoints as ``RequestHandler`` classes that only translate.
 
-The logic lives in the framework-neutral modules (routes, csrf, cookie_outbox,
-redirects); these classes only translate between Tornado and them, and share one error
-path so every failure looks the same to a client: a status and ``{"error": "..."}``.
+Each handler turns Tornado's request into a neutral ``HttpRequest``, calls the endpoint
+function from ``web.endpoints`` and writes its ``HttpResponse`` back.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
-from urllib.parse import urlencode
+from typing import Any, ClassVar
 
 import tornado.web
 
-from ..streamlit import internals
-from ..streamlit.app_paths import app_path, strip_base
-from ..web.cookie_outbox import OUTBOX, DeliveryRefused, browser_binding
-from ..core.store import StoreUnavailable
-from ..web.csrf import UNSAFE_METHODS, carries_ambient_credentials, same_origin_verdict
-from ..web.http import RenderedResponse, Request, error_response
 from ..core.identity import ANONYMOUS, User
-from ..web.redirects import PENDING_REDIRECTS
-from ..web.routes import KNOWN_METHODS, Route, access_error, call_handler
 from ..core.sources.proxy import ProxyConfig
+from ..streamlit import internals
+from ..streamlit.app_paths import base_prefix
+from ..web.context import WebContext
+from ..web.endpoints import Endpoint, serve
+from ..web.endpoints.delivery import deliver_cookies, redirect_handoff
+from ..web.endpoints.routes import dispatch_route
+from ..web.exchange import Arguments, HttpRequest, HttpResponse
+from ..web.http import MultiMapping, RenderedResponse, error_response
+from ..web.pages import Theme
+from ..web.routes import KNOWN_METHODS, Route
 
 LOGGER = logging.getLogger("stauth_server.server")
+#: Where the TCP peer's address is kept once X-Forwarded-For has replaced ``remote_ip``.
+PEER_ATTRIBUTE = "stauth_peer"
+
+
+def app_theme() -> Theme:
+    """The app's ``[theme]`` base and primary colour, for our pages."""
+    return Theme(base=internals.get_config_option("theme.base"),
+                 primary=internals.get_config_option("theme.primaryColor"))
+
+
+def web_context(service: Any = None) -> WebContext:
+    """What the endpoints need from Streamlit, read now (tests change the config)."""
+    if service is None:
+        return WebContext(base_path=base_prefix(), xsrf_cookie_name=internals.XSRF_COOKIE_NAME)
+    from ..streamlit.identity_bus import publish_identity
+
+    return WebContext(base_path=base_prefix(), xsrf_cookie_name=internals.XSRF_COOKIE_NAME, theme=app_theme(),
+                      service=service,
+                      publish_identity=lambda browser, record, user: publish_identity(service, browser, record, user))
+
+
+def neutral_request(request: Any, path_params: dict[str, str] | None = None) -> HttpRequest:
+    """A Tornado ``HTTPServerRequest`` as the endpoints' ``HttpRequest``."""
+    return HttpRequest(
+        method=request.method or "GET",
+        path=request.path,
+        query_string=request.query,
+        headers=MultiMapping(request.headers.get_all(), case_insensitive=True),
+        cookies={name: morsel.value for name, morsel in request.cookies.items()},
+        body=request.body or b"",
+        query=Arguments(request.query_arguments),
+        form=Arguments(request.body_arguments),
+        client_ip=request.remote_ip,
+        peer=getattr(request, PEER_ATTRIBUTE, request.remote_ip),
+        scheme=request.protocol,
+        host=request.host,
+        path_params=path_params or {},
+    )
 
 
 class BaseHandler(tornado.web.RequestHandler):
     """Common ground of our handlers: one error shape, no tracebacks, our own CSRF check."""
 
     def check_xsrf_cookie(self) -> None:
-        """Disable Tornado's blanket XSRF check: each handler applies ``is_same_origin``."""
+        """Disable Tornado's blanket XSRF check: each endpoint applies ``refuse_cross_site``."""
 
     def set_default_headers(self) -> None:
         self.set_header("X-Content-Type-Options", "nosniff")
@@ -44,9 +82,12 @@ class BaseHandler(tornado.web.RequestHandler):
             message = exc_info[1].log_message if status_code < 500 else message
         self.send_rendered(error_response(status_code, message))
 
-    def send_rendered(self, response: RenderedResponse) -> None:
+    def send_rendered(self, response: HttpResponse | RenderedResponse) -> None:
+        """Write a response: its status, headers (``Set-Cookie`` repeated) and body."""
         self.set_status(response.status)
-        if not any(name.lower() == "content-type" for name, _ in response.headers):
+        has_type = any(name.lower() == "content-type" for name, _ in response.headers)
+        redirect = 300 <= response.status < 400 and any(name.lower() == "location" for name, _ in response.headers)
+        if not has_type and not redirect:  # a redirect keeps Tornado's default, as redirect() does
             self.clear_header("Content-Type")
         for name, value in response.headers:
             if name.lower() == "set-cookie":
@@ -56,26 +97,18 @@ class BaseHandler(tornado.web.RequestHandler):
         if not self._finished:
             self.finish(response.body if response.body and response.status not in (204, 304) else None)
 
-    def same_origin(self) -> bool | None:
-        return same_origin_verdict(
-            self.request.headers.get("Origin"),
-            self.request.headers.get("Sec-Fetch-Site"),
-            self.request.protocol,
-            self.request.host,
-        )
 
-    def has_valid_xsrf_token(self) -> bool:
-        """Whether the request carries Tornado's XSRF token matching its cookie."""
-        token = self.get_argument("_xsrf", None) if self.request.method == "POST" else None
-        token = token or self.request.headers.get("X-Xsrftoken") or self.request.headers.get("X-Csrftoken")
-        if not token:
-            return False
-        try:
-            tornado.web.RequestHandler.check_xsrf_cookie(self)
-        except tornado.web.HTTPError:
-            return False
-        return True
+class EndpointHandler(BaseHandler):
+    """Serves one neutral endpoint function for the methods the class lists."""
 
+    endpoint: ClassVar[Endpoint]
+
+    def web_context(self) -> WebContext:
+        return web_context()
+
+    async def _serve(self, **path_params: str) -> None:
+        request = neutral_request(self.request, path_params)
+        self.send_rendered(await serve(type(self).endpoint, request, self.web_context()))
 
 
 class RouteHandler(BaseHandler):
@@ -83,7 +116,7 @@ class RouteHandler(BaseHandler):
 
     SUPPORTED_METHODS = KNOWN_METHODS
 
-    def initialize(self, route: Route, identify: Callable[[Any], Awaitable[User]] | None = None,
+    def initialize(self, route: Route, identify: Callable[[HttpRequest], Awaitable[User]] | None = None,
                    proxy: ProxyConfig | None = None) -> None:
         """``proxy``: with ``[auth.proxy]``, its identity headers are an ambient credential
         like a cookie, so unsafe requests carrying them get the same-origin check."""
@@ -95,101 +128,29 @@ class RouteHandler(BaseHandler):
         """The caller's identity, looked up off the event loop."""
         if self.identify is None:
             return ANONYMOUS
-        return await self.identify(self.request)
+        return await self.identify(self.neutral)
 
     async def _serve(self, **_unquoted_by_tornado: str) -> None:
-        route = self.route
-        # Parameters come from the raw path: Tornado's own arguments are already decoded,
-        # so an encoded '/' in them can no longer be told from a real one.
-        path_params = route.path_params(strip_base(self.request.path))
-        if path_params is None:
-            self.send_rendered(error_response(404, "Not Found"))
-            return
-        method = self.request.method or "GET"
-        if method not in route.methods:
-            if method == "OPTIONS":
-                self.set_header("Allow", ", ".join(route.allowed_methods))
-                self.send_rendered(RenderedResponse(204))
-                return
-            if not (method == "HEAD" and "GET" in route.methods):
-                self.send_rendered(
-                    error_response(405, "Method Not Allowed", {"Allow": ", ".join(route.allowed_methods)})
-                )
-                return
-        ambient = carries_ambient_credentials(self.request.headers, self.identity_headers)
-        if route.csrf and method in UNSAFE_METHODS and ambient:
-            verdict = self.same_origin()
-            if verdict is False or (verdict is None and not self.has_valid_xsrf_token()):
-                self.send_rendered(error_response(403, "Cross-site request refused"))
-                return
-        try:
-            user = await self.current_identity() if route.csrf else ANONYMOUS
-        except StoreUnavailable:
-            if route.auth == "required" or route.roles:
-                self.send_rendered(
-                    error_response(503, "Session store unavailable; try again shortly", {"Retry-After": "5"})
-                )
-                return
-            user = ANONYMOUS  # a public route still answers, as a visitor's request
+        self.neutral = neutral_request(self.request)
 
-        request = Request(
-            method=method,
-            path=self.request.path,
-            path_params=path_params,
-            query_string=self.request.query,
-            headers=self.request.headers.get_all(),
-            body=self.request.body,
-            client_ip=self.request.remote_ip,
-            user=user,
-        )
-        refused = access_error(route, request)
-        if refused is not None and refused.status == 401 and self._wants_login_page():
-            self.redirect(self._login_url())
-            return
-        self.send_rendered(refused or await call_handler(route, request))
+        async def endpoint(request: HttpRequest, ctx: WebContext) -> HttpResponse:
+            return await dispatch_route(request, ctx, self.route, lambda _: self.current_identity(),
+                                        self.identity_headers, sign_in=self.identify is not None)
 
-    def _wants_login_page(self) -> bool:
-        """A browser navigating here (not an API client) is sent to sign in instead of a 401."""
-        accept = self.request.headers.get("Accept", "")
-        return self.identify is not None and self.request.method == "GET" and "text/html" in accept
-
-    def _login_url(self) -> str:
-        here = strip_base(self.request.path) + (f"?{self.request.query}" if self.request.query else "")
-        return app_path("/auth/login") + "?" + urlencode({"next": here})
+        self.send_rendered(await serve(endpoint, self.neutral, web_context()))
 
     get = post = put = patch = delete = head = options = _serve
 
 
-class CookieDeliveryHandler(BaseHandler):
+class CookieDeliveryHandler(EndpointHandler):
     """``POST /_stauth/cookies/{token}``: hands a session's pending cookie writes to its browser."""
 
-    def post(self, token: str) -> None:
-        self.set_header("Cache-Control", "no-store")
-        if self.same_origin() is not True:
-            self.send_rendered(error_response(403, "Cross-site request refused"))
-            return
-        try:
-            writes = OUTBOX.take(token, browser_binding(self.get_cookie(internals.XSRF_COOKIE_NAME)))
-        except DeliveryRefused as refused:
-            self.send_rendered(error_response(refused.status, refused.message))
-            return
-        for write in writes:
-            self.add_header("Set-Cookie", write.header_value())
-        self.send_rendered(RenderedResponse(204))
+    endpoint = staticmethod(deliver_cookies)
+    post = EndpointHandler._serve
 
 
-class RedirectHandoffHandler(BaseHandler):
+class RedirectHandoffHandler(EndpointHandler):
     """``GET /_stauth/redirect/{token}``: delivers pending cookies, then 303 to the target."""
 
-    def get(self, token: str) -> None:
-        self.set_header("Cache-Control", "no-store")
-        pending = PENDING_REDIRECTS.take(token)
-        if pending is None:
-            self.send_rendered(error_response(404, "This redirect link has expired or was already used"))
-            return
-        session_id, url = pending
-        for write in OUTBOX.take_session(session_id, browser_binding(self.get_cookie(internals.XSRF_COOKIE_NAME))):
-            self.add_header("Set-Cookie", write.header_value())
-        self.set_status(303)
-        self.set_header("Location", url)
-        self.finish()
+    endpoint = staticmethod(redirect_handoff)
+    get = EndpointHandler._serve

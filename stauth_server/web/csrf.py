@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from urllib.parse import urlsplit
 
+from ..core.errors import HTTPError
+from .exchange import HttpRequest
+
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: ``Authorization`` schemes a browser replays by itself once the user answered its prompt
 #: (or, for Negotiate/NTLM, from the desktop sign-in), cross-site requests included.
@@ -72,3 +75,43 @@ def same_origin_verdict(origin: str | None, sec_fetch_site: str | None, scheme: 
             return False
         return _default_port(origin_scheme, origin_netloc) == _default_port(scheme.lower(), host.lower())
     return None
+
+
+def refuse_cross_site(request: HttpRequest, *, xsrf_cookie: str | None = None, token_overrides: bool = False) -> None:
+    """The one same-origin check of our endpoints: raises ``HTTPError(403)`` to refuse.
+
+    The browser's word (``Sec-Fetch-Site``, else ``Origin``) decides when it gives one.
+    When it gives none (a non-browser client, an old browser), the host's XSRF token
+    matching its cookie vouches instead, if ``xsrf_cookie`` names that cookie; with
+    ``token_overrides`` the token also outweighs a browser saying cross-site (sign-in
+    forms, whose page embedded the token). Without ``xsrf_cookie`` only same-origin passes.
+    """
+    verdict = same_origin_verdict(request.header("Origin") or None, request.header("Sec-Fetch-Site") or None,
+                                  request.scheme, request.host)
+    if verdict is True:
+        return
+    if xsrf_cookie is not None and (verdict is None or token_overrides):
+        from .xsrf import has_valid_xsrf_token
+
+        if has_valid_xsrf_token(request, xsrf_cookie):
+            return
+    raise HTTPError(403, "Cross-site request refused")
+
+
+def own_origin(origin: str | None, scheme: str, host: str, redirect_uri: str | None = None) -> bool | None:
+    """Whether a websocket handshake's ``Origin`` is the app's own (as served, or as
+    ``redirect_uri`` names it); None when it sent none.
+
+    Browsers always send ``Origin`` on websockets: when present it alone decides. The
+    host's XSRF token is not enough there, since a page on another port of the same host
+    can read the XSRF cookie; it counts only for clients that send no ``Origin`` (the
+    caller checks it). Streamlit's origin allow-list (any localhost port) never counts.
+    """
+    origin = (origin or "").strip().rstrip("/").lower()
+    if not origin:
+        return None
+    own = {f"{scheme}://{host}".lower()}
+    if redirect_uri:
+        parts = urlsplit(redirect_uri)
+        own.add(f"{parts.scheme}://{parts.netloc}".lower())
+    return origin in own

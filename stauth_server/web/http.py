@@ -38,6 +38,10 @@ class MultiMapping(Mapping[str, str]):
         """Every value of ``key``, in order (empty when absent)."""
         return list(self._lookup.get(self._key(key), ()))
 
+    def pairs(self) -> list[tuple[str, str]]:
+        """Every (key, value) pair, in order, repeats included."""
+        return list(self._items)
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._lookup)
 

@@ -1,0 +1,69 @@
+"""``@sa.route`` dispatch: one registered route, served from the raw path."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from urllib.parse import urlencode
+
+from ...core.errors import HTTPError
+from ...core.identity import ANONYMOUS, User
+from ...core.store import StoreUnavailable
+from ..context import WebContext
+from ..csrf import UNSAFE_METHODS, carries_ambient_credentials, refuse_cross_site
+from ..errors import STORE_DOWN_JSON
+from ..exchange import HttpRequest, HttpResponse
+from ..http import Request
+from ..routes import Route, access_error, call_handler
+
+Identify = Callable[[HttpRequest], Awaitable[User]]
+
+
+async def anonymous(request: HttpRequest) -> User:
+    """The caller when sign-in is not configured: everyone is a visitor."""
+    return ANONYMOUS
+
+
+async def dispatch_route(request: HttpRequest, ctx: WebContext, route: Route, identify: Identify = anonymous,
+                         identity_headers: Iterable[str] = (), *, sign_in: bool = False) -> HttpResponse:
+    """Serve ``route``: raw-path parameters, methods (HEAD, OPTIONS), CSRF, access rules.
+
+    ``identify`` looks the caller up; ``sign_in``: sign-in is configured, so a browser
+    refused for want of one is sent to the login page; ``identity_headers``: a trusted
+    proxy's, an ambient credential like a cookie.
+    """
+    # Parameters come from the raw path: a server's own arguments are already decoded,
+    # so an encoded '/' in them can no longer be told from a real one.
+    path_params = route.path_params(ctx.strip_base(request.path))
+    if path_params is None:
+        raise HTTPError(404, "Not Found")
+    method = request.method or "GET"
+    if method not in route.methods:
+        if method == "OPTIONS":
+            return HttpResponse(204, [("Allow", ", ".join(route.allowed_methods))])
+        if not (method == "HEAD" and "GET" in route.methods):
+            raise HTTPError(405, "Method Not Allowed", headers={"Allow": ", ".join(route.allowed_methods)})
+    if route.csrf and method in UNSAFE_METHODS and carries_ambient_credentials(request.joined_headers,
+                                                                               identity_headers):
+        refuse_cross_site(request, xsrf_cookie=ctx.xsrf_cookie_name)
+    user = ANONYMOUS
+    if route.csrf:
+        try:
+            user = await identify(request)
+        except StoreUnavailable:
+            if route.auth == "required" or route.roles:
+                raise HTTPError(503, STORE_DOWN_JSON, headers={"Retry-After": "5"}) from None
+            user = ANONYMOUS  # a public route still answers, as a visitor's request
+
+    api_request = Request(method=method, path=request.path, path_params=path_params,
+                          query_string=request.query_string, headers=request.headers.pairs(), body=request.body,
+                          client_ip=request.client_ip, user=user)
+    refused = access_error(route, api_request)
+    if refused is not None and refused.status == 401 and sign_in and _wants_login_page(request):
+        here = ctx.strip_base(request.path) + (f"?{request.query_string}" if request.query_string else "")
+        return HttpResponse.redirect(ctx.app_path("/auth/login") + "?" + urlencode({"next": here}))
+    return HttpResponse.of(refused or await call_handler(route, api_request))
+
+
+def _wants_login_page(request: HttpRequest) -> bool:
+    """A browser navigating here (not an API client) is sent to sign in instead of a 401."""
+    return request.method == "GET" and request.accepts_html()

@@ -1,0 +1,149 @@
+"""The framework-neutral exchange our endpoints speak: ``HttpRequest`` in, ``HttpResponse`` out.
+
+An adapter (Tornado today, Starlette next) builds the request from its own, calls an
+endpoint ``async (request, ctx) -> HttpResponse`` and writes the response back. Arguments
+(query and form) arrive as raw bytes per name and are decoded here, once, the same way
+for every adapter: UTF-8 (else 400), control characters blanked, surrounding space stripped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from ..core.errors import HTTPError
+from .http import MultiMapping, RenderedResponse
+
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f]")
+
+
+def decode_argument(value: bytes, name: str) -> str:
+    """One query or form value as text (400 on invalid UTF-8, as Tornado answers)."""
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError:
+        raise HTTPError(400, "Invalid unicode in {}: {!r}".format(name, value[:40])) from None
+    return _CONTROL_CHARS.sub(" ", text).strip()
+
+
+class Arguments:
+    """Query or form arguments: raw bytes per name, decoded on access."""
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, raw: Mapping[str, Iterable[bytes]] | None = None):
+        self._raw = {name: list(values) for name, values in (raw or {}).items()}
+
+    def names(self) -> list[str]:
+        return list(self._raw)
+
+    def get_all(self, name: str) -> list[str]:
+        return [decode_argument(value, name) for value in self._raw.get(name, ())]
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """The last value of ``name`` (decoded), or ``default``."""
+        values = self._raw.get(name)
+        return decode_argument(values[-1], name) if values else default
+
+    def last_values(self) -> dict[str, str]:
+        """Every name with its last value (decoded)."""
+        return {name: decode_argument(values[-1], name) for name, values in self._raw.items() if values}
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._raw
+
+
+@dataclass
+class HttpRequest:
+    """What an endpoint reads of a request, whichever server received it.
+
+    ``client_ip`` is the client as trusted (a trusted proxy's ``X-Forwarded-For`` applied);
+    ``peer`` the TCP peer; ``scheme``/``host`` as served (a trusted proxy's applied).
+    """
+
+    method: str
+    path: str
+    query_string: str = ""
+    headers: MultiMapping = field(default_factory=lambda: MultiMapping((), case_insensitive=True))
+    cookies: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    query: Arguments = field(default_factory=Arguments)
+    form: Arguments = field(default_factory=Arguments)
+    client_ip: str | None = None
+    peer: str | None = None
+    scheme: str = "http"
+    host: str = ""
+    #: Values the adapter's routing took from the path (``{"token": ...}``).
+    path_params: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.cookies = MappingProxyType(dict(self.cookies))
+
+    @property
+    def uri(self) -> str:
+        """The path and query as the client sent them."""
+        return self.path + (f"?{self.query_string}" if self.query_string else "")
+
+    @property
+    def secure(self) -> bool:
+        return self.scheme == "https"
+
+    def header(self, name: str, default: str = "") -> str:
+        """A header's value; several of the same name are joined with ',' (as Tornado does)."""
+        return ",".join(self.headers.get_all(name)) or default
+
+    @property
+    def joined_headers(self) -> MultiMapping:
+        """Every header once, repeated ones joined with ','."""
+        names: dict[str, str] = {}
+        for name, _ in self.headers.pairs():
+            names.setdefault(name.lower(), name)
+        return MultiMapping(((name, self.header(name)) for name in names.values()), case_insensitive=True)
+
+    def accepts_html(self) -> bool:
+        """A browser navigating (``Accept: text/html``), not an API client."""
+        return "text/html" in self.header("Accept")
+
+
+@dataclass
+class HttpResponse:
+    """Status, header pairs (``Set-Cookie`` may repeat) and body bytes."""
+
+    status: int = 200
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+
+    def set_header(self, name: str, value: str) -> HttpResponse:
+        """Set ``name`` (replacing earlier values)."""
+        self.headers = [(k, v) for k, v in self.headers if k.lower() != name.lower()]
+        self.headers.append((name, value))
+        return self
+
+    def add_header(self, name: str, value: str) -> HttpResponse:
+        self.headers.append((name, value))
+        return self
+
+    def header(self, name: str) -> str | None:
+        values = [v for k, v in self.headers if k.lower() == name.lower()]
+        return values[-1] if values else None
+
+    @property
+    def is_redirect(self) -> bool:
+        return 300 <= self.status < 400 and self.header("Location") is not None
+
+    @classmethod
+    def of(cls, rendered: RenderedResponse) -> HttpResponse:
+        return cls(rendered.status, list(rendered.headers), rendered.body)
+
+    @classmethod
+    def redirect(cls, location: str, status: int = 302) -> HttpResponse:
+        return cls(status, [("Location", location)])
+
+    @classmethod
+    def html(cls, page: str, status: int = 200) -> HttpResponse:
+        return cls(status, [("Content-Type", "text/html; charset=utf-8")], page.encode("utf-8"))
+
+
+__all__ = ["Arguments", "HttpRequest", "HttpResponse", "decode_argument"]
