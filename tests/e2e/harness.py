@@ -7,10 +7,12 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -127,3 +129,36 @@ def wait_for_cookie(context, page, name: str, *, present: bool = True, seconds: 
             break
         page.wait_for_timeout(100)
     return cookie(context, name)
+
+
+class _OtherApp(BaseHTTPRequestHandler):
+    """Another web app on the same host: one plain page."""
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server API
+        body = b"<!doctype html><title>elsewhere</title><p>another app</p>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def other_origin_page() -> Iterator[str]:
+    """The URL of a page of another app on the same host (``127.0.0.1``, another port):
+    another origin, yet the same site, so SameSite=Lax cookies are sent from it.
+
+    A real server on loopback: a page Playwright fulfils itself counts as a public address,
+    and Chromium's local-network checks then block everything it asks of 127.0.0.1.
+    """
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _OtherApp)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()

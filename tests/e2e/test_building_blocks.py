@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
 
-from .harness import APPS, cookie, free_port, run_app, wait_for_cookie
+from .harness import APPS, cookie, other_origin_page, run_app, wait_for_cookie
 
 TOUR = APPS / "tour"
 
@@ -135,27 +133,11 @@ def test_raw_tornado_mount_is_served(app):
     assert requests.get(app.url("/api/raw"), timeout=5).json() == {"raw": True}
 
 
-class _OtherOrigin(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - http.server API
-        body = b"<html><body>other origin</body></html>"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args) -> None:
-        pass
-
-
 @pytest.fixture
 def other_origin():
     """A page on the same host but another port: same-site, cross-origin, cookies sent."""
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), _OtherOrigin)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
+    with other_origin_page() as url:
+        yield url
 
 
 POST_NOTE = """async ([url, note]) => {

@@ -16,11 +16,9 @@ Replicas and Redis outages are in ``test_replicas_bus.py``.
 from __future__ import annotations
 
 import base64
-import http.server
 import shutil
 import sqlite3
 import stat
-import threading
 import time
 from pathlib import Path
 
@@ -29,7 +27,7 @@ import requests
 
 from stauth_server.core.sources.local import LocalAccount, UsersFile, hash_password
 
-from .harness import APPS, free_port, run_app
+from .harness import APPS, free_port, other_origin_page, run_app
 
 OLD_SECRET = "session-lifecycle-old-secret-0123456789abcdef"
 NEW_SECRET = "session-lifecycle-new-secret-0123456789abcdef"
@@ -267,41 +265,16 @@ def stream_identity(page, app, *, with_xsrf_token: bool) -> str:
     return lines[0]
 
 
-class _OtherApp(http.server.BaseHTTPRequestHandler):
-    """Another web app on the same host: one plain page."""
-
-    def do_GET(self) -> None:  # noqa: N802
-        body = b"<!doctype html><title>elsewhere</title><p>another app</p>"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args) -> None:
-        pass
-
-
 @pytest.fixture
 def foreign_page(context):
-    """A page of another app on the same host (``127.0.0.1``, another port): another
-    origin, yet the same site, so SameSite=Lax sends it the app's cookies, and Streamlit's
-    origin allow-list (any localhost port) lets its websocket in.
-
-    A real server on loopback: a page Playwright fulfils itself counts as a public address,
-    and Chromium's local-network checks then block everything it asks of 127.0.0.1.
-    """
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _OtherApp)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    """A page of another app on the same host: another origin, yet the same site, so
+    SameSite=Lax sends it the app's cookies, and Streamlit's origin allow-list (any
+    localhost port) lets its websocket in."""
+    with other_origin_page() as url:
         page = context.new_page()
-        page.goto(f"http://127.0.0.1:{server.server_address[1]}/")
+        page.goto(url)
         page.get_by_text("another app").wait_for()
         yield page
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_websocket_identity_only_for_the_apps_own_origin(context, accounts_app, foreign_page):
