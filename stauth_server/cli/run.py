@@ -16,7 +16,8 @@ from .startup_checks import check_start_up
 
 
 @click.group()
-@click.version_option(__version__, prog_name="streamlit-auth")
+@click.version_option(__version__, prog_name="streamlit-auth",
+                      message=f"%(prog)s %(version)s\n{internals.version_summary()}")
 def main() -> None:
     """streamlit-auth: authentication, cookies, redirects and HTTP endpoints for Streamlit."""
 

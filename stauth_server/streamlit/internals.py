@@ -32,6 +32,14 @@ def check_streamlit_version(version: str | None = None) -> None:
         )
 
 
+def version_summary() -> str:
+    """Which Streamlit is installed and which of its servers streamlit-auth runs it on."""
+    installed = streamlit.__version__
+    server = ("Tornado server (Streamlit's own, subclassed)" if installed in SUPPORTED_VERSIONS
+              else f"not supported by this release (supported: {', '.join(SUPPORTED_VERSIONS)})")
+    return f"Streamlit {installed}: {server}"
+
+
 # --- server side --------------------------------------------------------------------
 
 def server_base_class() -> type:

@@ -20,12 +20,15 @@ def run_cli(*args: str, cwd: Path = CFG, timeout: float = 60) -> subprocess.Comp
     )
 
 
-def test_version_prints_the_package_version():
+def test_version_prints_ours_streamlits_and_the_server_in_use():
     from stauth_server import __version__
+
+    import streamlit
 
     result = run_cli("--version")
     assert result.returncode == 0
-    assert __version__ in result.stdout
+    assert f"streamlit-auth {__version__}" in result.stdout
+    assert f"Streamlit {streamlit.__version__}: Tornado server" in result.stdout  # ours, Streamlit's, the server
 
 
 def test_run_help_lists_streamlit_options_and_ours():
