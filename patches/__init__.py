@@ -6,11 +6,18 @@ and is applied only by the ``streamlit-auth`` entrypoint (never on import).
 
 from __future__ import annotations
 
+from stauth_server.streamlit import internals
+
 from . import bootstrap_server, page_access, st_login
 
 
 def apply_all() -> None:
-    """Apply every patch (idempotent)."""
+    """Apply every patch of the installed Streamlit's server generation (idempotent)."""
     bootstrap_server.apply()
+    if internals.server_generation() == "starlette":
+        from . import starlette_app, uvicorn_proxy_headers
+
+        starlette_app.apply()
+        uvicorn_proxy_headers.apply()
     st_login.apply()
     page_access.apply()

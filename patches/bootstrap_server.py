@@ -1,19 +1,28 @@
 """Make ``streamlit.web.bootstrap.run()`` build our ``AuthServer``.
 
 Touch point: the module-level name ``Server`` in ``streamlit.web.bootstrap``, which
-``run()`` calls as ``Server(main_script_path, is_hello)``. Verified: Streamlit 1.56.0.
+``run()`` calls as ``Server(main_script_path, is_hello)``. Verified: Streamlit 1.56.0
+(Tornado's ``AuthServer``) and 1.67.0 (Starlette's ``AuthServer``).
 """
 
 from __future__ import annotations
 
 from stauth_server.streamlit import internals
 
-VERIFIED_VERSIONS = ("1.56.0",)
+VERIFIED_VERSIONS = ("1.56.0", "1.67.0")
+
+
+def _auth_server() -> type:
+    """The ``AuthServer`` of the installed Streamlit's server generation."""
+    if internals.server_generation() == "starlette":
+        from stauth_server.starlette.server import AuthServer
+    else:
+        from stauth_server.tornado.server import AuthServer
+    return AuthServer
 
 
 def apply() -> None:
-    from stauth_server.tornado.server import AuthServer
-
+    AuthServer = _auth_server()
     bootstrap = internals.bootstrap_module()
     if bootstrap.Server is not internals.server_base_class() and bootstrap.Server is not AuthServer:
         raise RuntimeError(
@@ -24,6 +33,4 @@ def apply() -> None:
 
 
 def is_applied() -> bool:
-    from stauth_server.tornado.server import AuthServer
-
-    return internals.bootstrap_module().Server is AuthServer
+    return internals.bootstrap_module().Server is _auth_server()

@@ -19,3 +19,14 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 python3 -m pip install -q -e '.[test]'
 (cd tests/op && npm ci --no-audit --no-fund --loglevel=error)
+
+# A second virtualenv with Streamlit 1.67 (the Starlette server generation), for
+# tests/e2e/test_starlette_generation.py. Our package goes in without its dependencies
+# (pyproject still pins Streamlit 1.56); starlette and uvicorn come with Streamlit 1.67.
+ST167=.venv-st167
+if [ "$("$ST167/bin/python" -c 'import streamlit; print(streamlit.__version__)' 2>/dev/null)" != "1.67.0" ]; then
+  rm -rf "$ST167"
+  python3 -m venv "$ST167"
+  "$ST167/bin/pip" install -q 'streamlit==1.67.0' requests oauthlib cryptography PyJWT argon2-cffi ldap3 redis
+fi
+"$ST167/bin/pip" install -q --no-deps -e .

@@ -49,9 +49,9 @@ def run(target: str, args: tuple[str, ...], routes: tuple[str, ...], **kwargs: A
         raise click.ClickException(str(exc)) from None
 
     from ..patches import apply_all
-    from ..tornado.server import AuthServer
+    from ..streamlit.server_setup import AuthServerSetup
 
-    AuthServer.cli_routes = tuple(os.path.abspath(path) for path in routes)
+    AuthServerSetup.cli_routes = tuple(os.path.abspath(path) for path in routes)
     apply_all()
     script = _local_script(target)
     try:

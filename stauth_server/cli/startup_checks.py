@@ -154,8 +154,11 @@ def check_start_up(script: Path | None) -> None:
     Streamlit's config must already be loaded with the command line's flags.
     """
     problems = [
+        # server.useStarlette exists on 1.56 only (reading it raises on 1.57+, where
+        # Starlette is the only server and our Starlette adapter serves it).
         starlette_server_problem(bool(internals.get_config_option("server.useStarlette")),
-                                 internals.config_option_source("server.useStarlette")),
+                                 internals.config_option_source("server.useStarlette"))
+        if internals.option_exists("server.useStarlette") else None,
         asgi_app_problem(script) if script is not None else None,
         demo_on_network_problem(internals.get_config_option("server.address"),
                                 internals.config_option_source("server.address"), _auth_table(),

@@ -1,6 +1,8 @@
 """Every use of Streamlit's private internals, in one place.
 
-Checked against Streamlit 1.56.0 (the last release served by Tornado). Anything here may
+Checked against Streamlit 1.56.0 (the last release served by Tornado) and, for the
+Starlette server generation, 1.67.0 (``streamlit-auth run`` only; see ``STARLETTE_VERSIONS``
+and the "Starlette server generation" section below). Anything here may
 change in another release, so start-up refuses a version outside ``SUPPORTED_VERSIONS``
 and ``tests/unit/test_streamlit_internals.py`` fails loudly when a name below moves.
 Nothing else in ``stauth_server`` imports a private Streamlit module.
@@ -13,8 +15,13 @@ from typing import Any
 
 import streamlit
 
+#: Releases served by Streamlit's Tornado server (``tornado/`` adapter), read and tested.
+TORNADO_VERSIONS: tuple[str, ...] = ("1.56.0",)
+#: Releases served by Streamlit's Starlette/uvicorn server (``starlette/`` adapter): run end
+#: to end (tests/e2e/test_starlette_generation.py) with ``streamlit-auth run`` on 1.67.0 only.
+STARLETTE_VERSIONS: tuple[str, ...] = ("1.67.0",)
 #: Streamlit releases whose internals were read and tested with this module.
-SUPPORTED_VERSIONS: tuple[str, ...] = ("1.56.0",)
+SUPPORTED_VERSIONS: tuple[str, ...] = TORNADO_VERSIONS + STARLETTE_VERSIONS
 
 
 class UnsupportedStreamlitVersion(RuntimeError):
@@ -26,17 +33,27 @@ def check_streamlit_version(version: str | None = None) -> None:
     installed = version or streamlit.__version__
     if installed not in SUPPORTED_VERSIONS:
         raise UnsupportedStreamlitVersion(
-            f"streamlit-auth supports Streamlit {', '.join(SUPPORTED_VERSIONS)} (the Tornado "
-            f"server generation); Streamlit {installed} is installed. "
-            f"Install a supported one: pip install 'streamlit=={SUPPORTED_VERSIONS[-1]}'"
+            f"streamlit-auth supports Streamlit {', '.join(TORNADO_VERSIONS)} (the Tornado "
+            f"server generation) and {', '.join(STARLETTE_VERSIONS)} (Starlette, preview); Streamlit "
+            f"{installed} is installed. "
+            f"Install a supported one: pip install 'streamlit=={TORNADO_VERSIONS[-1]}'"
         )
+
+
+def server_generation(version: str | None = None) -> str:
+    """``"tornado"`` (1.56) or ``"starlette"`` (1.57 and later): which server Streamlit runs."""
+    return "starlette" if (version or streamlit.__version__) in STARLETTE_VERSIONS else "tornado"
 
 
 def version_summary() -> str:
     """Which Streamlit is installed and which of its servers streamlit-auth runs it on."""
     installed = streamlit.__version__
-    server = ("Tornado server (Streamlit's own, subclassed)" if installed in SUPPORTED_VERSIONS
-              else f"not supported by this release (supported: {', '.join(SUPPORTED_VERSIONS)})")
+    if installed in TORNADO_VERSIONS:
+        server = "Tornado server (Streamlit's own, subclassed)"
+    elif installed in STARLETTE_VERSIONS:
+        server = "Starlette server (Streamlit's own app behind our ASGI front; preview)"
+    else:
+        server = f"not supported by this release (supported: {', '.join(SUPPORTED_VERSIONS)})"
     return f"Streamlit {installed}: {server}"
 
 
@@ -75,6 +92,18 @@ def get_config_option(key: str) -> Any:
     from streamlit import config
 
     return config.get_option(key)
+
+
+def option_exists(key: str) -> bool:
+    """Whether this Streamlit has config option ``key`` (``server.useStarlette`` exists in
+    1.56 only; reading a missing option raises ``RuntimeError``)."""
+    from streamlit import config
+
+    try:
+        config.get_option(key)
+    except RuntimeError:
+        return False
+    return True
 
 
 def static_dir() -> str:
@@ -305,3 +334,29 @@ def websocket_xsrf_token_ok(handler: Any) -> bool:
         return bool(handler._validate_xsrf_token(protocols[1]))
     except Exception:  # a malformed token
         return False
+
+
+# --- Starlette server generation (checked against 1.67.0; notes: docs/starlette-adapter-notes.md) ---
+
+def starlette_server_module() -> Any:
+    """``streamlit.web.server.starlette.starlette_server``: ``UvicornServer.start`` looks up
+    ``create_starlette_app`` and ``_get_uvicorn_config_kwargs`` in its globals (1.67.0)."""
+    from streamlit.web.server.starlette import starlette_server
+
+    return starlette_server
+
+
+def runtime_instance() -> Any | None:
+    """The running ``Runtime``, or None."""
+    from streamlit import runtime
+
+    return runtime.get_instance() if runtime.exists() else None
+
+
+def client_cookie(client: Any, name: str) -> str | None:
+    """A cookie of a session client's handshake: ``client.client_context.cookies`` (1.67.0),
+    else Tornado's ``get_cookie`` (1.56.0)."""
+    context = getattr(client, "client_context", None)
+    if context is not None:
+        return context.cookies.get(name)
+    return client.get_cookie(name)  # type: ignore[no-any-return]

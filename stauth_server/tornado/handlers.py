@@ -14,37 +14,18 @@ import tornado.web
 
 from ..core.identity import ANONYMOUS, User
 from ..core.sources.proxy import ProxyConfig
-from ..streamlit import internals
-from ..streamlit.app_paths import base_prefix
+from ..streamlit.server_setup import web_context
 from ..web.context import WebContext
 from ..web.endpoints import Endpoint, serve
 from ..web.endpoints.delivery import deliver_cookies, redirect_handoff
 from ..web.endpoints.routes import dispatch_route
 from ..web.exchange import Arguments, HttpRequest, HttpResponse
 from ..web.http import MultiMapping, RenderedResponse, error_response
-from ..web.pages import Theme
 from ..web.routes import KNOWN_METHODS, Route
 
 LOGGER = logging.getLogger("stauth_server.server")
 #: Where the TCP peer's address is kept once X-Forwarded-For has replaced ``remote_ip``.
 PEER_ATTRIBUTE = "stauth_peer"
-
-
-def app_theme() -> Theme:
-    """The app's ``[theme]`` base and primary colour, for our pages."""
-    return Theme(base=internals.get_config_option("theme.base"),
-                 primary=internals.get_config_option("theme.primaryColor"))
-
-
-def web_context(service: Any = None) -> WebContext:
-    """What the endpoints need from Streamlit, read now (tests change the config)."""
-    if service is None:
-        return WebContext(base_path=base_prefix(), xsrf_cookie_name=internals.XSRF_COOKIE_NAME)
-    from ..streamlit.identity_bus import publish_identity
-
-    return WebContext(base_path=base_prefix(), xsrf_cookie_name=internals.XSRF_COOKIE_NAME, theme=app_theme(),
-                      service=service,
-                      publish_identity=lambda browser, record, user: publish_identity(service, browser, record, user))
 
 
 def neutral_request(request: Any, path_params: dict[str, str] | None = None) -> HttpRequest:

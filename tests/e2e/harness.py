@@ -61,15 +61,17 @@ def run_app(
     env: dict[str, str] | None = None,
     timeout: float = 45.0,
     port: int | None = None,
+    command: Sequence[str] = (sys.executable, "-m", "stauth_server"),
 ) -> Iterator[RunningApp]:
     """Run ``streamlit-auth run`` in ``app_dir`` until healthy; stop it afterwards.
 
     ``base_path`` is where the app is served; pass ``base_path_on_command_line=False``
-    when a config file or environment variable sets it instead.
+    when a config file or environment variable sets it instead. ``command`` is how
+    ``streamlit-auth`` is started (another virtualenv's entry point, for instance).
     """
     port = port or free_port()
     cmd = [
-        sys.executable, "-m", "stauth_server", "run", script,
+        *command, "run", script,
         "--server.port", str(port), "--server.address", "127.0.0.1",
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
         "--server.fileWatcherType", "none",

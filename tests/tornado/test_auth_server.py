@@ -12,7 +12,7 @@ import tornado.httputil
 from streamlit.web.server import server as streamlit_server
 
 from stauth_server.web import routes as routes_module
-from stauth_server.tornado import server as server_module
+from stauth_server.streamlit import server_setup
 from stauth_server.core.config import ServerConfig
 from stauth_server.core.errors import RouteError
 from stauth_server.web.routes import RouteRegistry
@@ -117,7 +117,7 @@ def test_init_loads_cli_routes_then_config_routes(monkeypatch, tmp_path):
         seen["super"] = (main_script_path, is_hello)
 
     monkeypatch.setattr(AuthServer, "cli_routes", (str(cli_file),))
-    monkeypatch.setattr(server_module, "load_server_config", load_server_config)
+    monkeypatch.setattr(server_setup, "load_server_config", load_server_config)  # shared by both adapters
     monkeypatch.setattr(streamlit_server.Server, "__init__", streamlit_init)
     AuthServer(str(tmp_path / "app.py"), False)
     assert [route.path for route in registry.routes] == ["/api/cli", "/api/config"]

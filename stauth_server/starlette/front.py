@@ -1,0 +1,260 @@
+"""The ASGI front: our endpoints before Streamlit's Starlette app, identity on its websocket.
+
+Matches the raw path (as the Tornado adapter's URL regexes do), translates the ASGI scope
+and body into an ``HttpRequest``, calls the neutral endpoint and sends its ``HttpResponse``;
+everything else (lifespan included) goes to Streamlit's app unchanged, after the proxy
+headers were sanitised. Identity for a websocket is looked up off the event loop before
+Streamlit sees the handshake and handed to the runtime's ``connect_session`` (see
+``server.CONNECTING``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qs, quote
+
+from ..core.identity import User
+from ..core.signin import ResolvedSession
+from ..core.sources.proxy import FORWARDED_HEADERS, client_address, nearest_value
+from ..core.store import StoreUnavailable
+from ..streamlit import internals
+from ..streamlit.app_paths import base_prefix, cookie_path
+from ..streamlit.script_api import COOKIE_DELIVERY_PATH, REDIRECT_HANDOFF_PATH
+from ..streamlit.server_setup import web_context
+from ..web.blocking import off_loop
+from ..web.csrf import own_origin
+from ..web.endpoints import Endpoint, serve
+from ..web.endpoints import signin as signin_endpoints
+from ..web.endpoints.delivery import deliver_cookies, redirect_handoff
+from ..web.endpoints.routes import dispatch_route
+from ..web.exchange import Arguments, HttpRequest, HttpResponse
+from ..web.http import MultiMapping, error_response, parse_cookie_header
+from ..web.xsrf import tokens_match
+
+LOGGER = logging.getLogger("stauth_server.server")
+_TOKEN = r"(?P<token>[A-Za-z0-9_-]{1,128})"
+#: Largest request body our endpoints read (Tornado's default ``max_body_size``).
+MAX_BODY = 100 * 1024 * 1024
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+
+
+class AuthFront:
+    """ASGI app: ``server``'s endpoints first, then Streamlit's ``inner`` app."""
+
+    def __init__(self, inner: Any, server: Any) -> None:
+        self.inner = inner
+        self.server = server
+        self.service = server.signin
+        self.proxy = server.auth_config.proxy
+        base = re.escape(base_prefix())
+        table: list[tuple[str, Endpoint, frozenset[str], bool]] = [
+            (rf"{re.escape(COOKIE_DELIVERY_PATH)}/{_TOKEN}", deliver_cookies, frozenset({"POST"}), False),
+            (rf"{re.escape(REDIRECT_HANDOFF_PATH)}/{_TOKEN}", redirect_handoff, frozenset({"GET"}), False),
+        ]
+        if self.service is not None:
+            table += [
+                (r"/auth/login/?", signin_endpoints.login, frozenset({"GET", "POST"}), True),
+                (r"/oauth2callback/?", signin_endpoints.callback, frozenset({"GET"}), True),
+                (r"/auth/logout/?", signin_endpoints.logout, frozenset({"GET", "POST"}), True),
+                (r"/auth/userinfo/?", signin_endpoints.userinfo, frozenset({"GET"}), True),
+            ]
+        self.endpoints = [(re.compile(f"^{base}{pattern}$"), *rest) for pattern, *rest in table]
+        self.routes = [(re.compile("^" + base + route.regex.pattern[1:]), route) for route in server.registry.routes]
+        self.stream_path = base_prefix() + internals.STREAM_PATH
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            scope = self.sanitised(scope)
+        if scope["type"] == "http":
+            found = self.match(_raw_path(scope))
+            if found is not None:
+                await self.serve_http(scope, receive, send, *found)
+                return
+        elif scope["type"] == "websocket" and self.service is not None \
+                and scope["path"].rstrip("/") == self.stream_path:
+            from .server import CONNECTING
+
+            token = CONNECTING.set(await self.websocket_identity(scope))
+            try:
+                await self.inner(scope, receive, send)
+            finally:
+                CONNECTING.reset(token)
+            return
+        await self.inner(scope, receive, send)
+
+    # --- proxy headers ------------------------------------------------------------
+
+    def sanitised(self, scope: dict[str, Any]) -> dict[str, Any]:
+        """A copy of ``scope`` with the real peer as ``stauth_peer``; a trusted proxy's
+        X-Forwarded-For/-Proto/-Host applied, else identity and X-Forwarded headers removed."""
+        scope = dict(scope)
+        client = scope.get("client")
+        peer = _plain_ip(client[0]) if client else None
+        scope["stauth_peer"] = peer
+        if client:
+            scope["client"] = (peer, client[1])
+        if self.proxy is None:
+            return scope
+        headers = [(k, v) for k, v in scope.get("headers", [])]
+        if peer is not None and self.proxy.trusts(peer):
+            get = lambda name: _header(headers, name) or None  # noqa: E731
+            forwarded = client_address(get("x-forwarded-for"), self.proxy)
+            if forwarded:
+                scope["client"] = (forwarded, 0)
+            proto = nearest_value(get("x-forwarded-proto")).lower()
+            if proto in ("http", "https"):
+                scope["scheme"] = proto if scope["type"] == "http" else {"http": "ws", "https": "wss"}[proto]
+            host = nearest_value(get("x-forwarded-host"))
+            if host:
+                headers = [(k, v) for k, v in headers if k.lower() != b"host"] + [(b"host", host.encode("latin-1"))]
+        else:
+            drop = {name.lower().encode("latin-1") for name in (*self.proxy.identity_headers, *FORWARDED_HEADERS)}
+            headers = [(k, v) for k, v in headers if k.lower() not in drop]
+        scope["headers"] = headers
+        return scope
+
+    # --- HTTP ---------------------------------------------------------------------
+
+    def match(self, raw_path: str) -> tuple[Endpoint, frozenset[str] | None, bool, dict[str, str]] | None:
+        for regex, endpoint, methods, auth in self.endpoints:
+            found = regex.match(raw_path)
+            if found:
+                return endpoint, methods, auth, found.groupdict()
+        for regex, route in self.routes:
+            if regex.match(raw_path):
+                return self.route_endpoint(route), None, False, {}
+        return None
+
+    def route_endpoint(self, route: Any) -> Endpoint:
+        service = self.service
+
+        async def identify(request: HttpRequest) -> User:
+            return (await off_loop(signin_endpoints.identify, service, request, web_context(service))).user
+
+        async def endpoint(request: HttpRequest, ctx: Any) -> HttpResponse:
+            if service is None:
+                return await dispatch_route(request, ctx, route)
+            return await dispatch_route(request, ctx, route, identify,
+                                        self.proxy.identity_headers if self.proxy else (), sign_in=True)
+
+        return endpoint
+
+    async def serve_http(self, scope: dict[str, Any], receive: Receive, send: Send, endpoint: Endpoint,
+                         methods: frozenset[str] | None, auth: bool, path_params: dict[str, str]) -> None:
+        method = scope["method"]
+        ctx = web_context(self.service if auth else None)
+        if methods is not None and method not in methods:
+            response = HttpResponse.of(error_response(405, "Method Not Allowed"))
+        else:
+            body = await _read_body(receive)
+            if body is None:
+                response = HttpResponse.of(error_response(413, "Request Entity Too Large"))
+            else:
+                request = neutral_request(scope, body, path_params)
+                response = await serve(endpoint, request, ctx)
+        if auth:
+            for name, value in signin_endpoints.security_headers(self.service.config.frame_ancestors).items():
+                if response.header(name) is None:
+                    response.set_header(name, value)
+        await send_response(send, response, head=method == "HEAD")
+
+    # --- websocket ----------------------------------------------------------------
+
+    async def websocket_identity(self, scope: dict[str, Any]) -> tuple[ResolvedSession, Any]:
+        """Who opens this websocket, and the ticket of a session not yet verified."""
+        service = self.service
+        headers = scope["headers"]
+        scheme = "https" if scope.get("scheme") in ("wss", "https") else "http"
+        verdict = own_origin(_header(headers, "origin") or None, scheme, _header(headers, "host"),
+                             service.config.redirect_uri)
+        cookies = parse_cookie_header(_header(headers, "cookie"))
+        if verdict is None:  # no Origin: Streamlit's XSRF token (2nd subprotocol) must match its cookie
+            protocols = [p.strip() for p in _header(headers, "sec-websocket-protocol").split(",")]
+            verdict = len(protocols) > 1 and tokens_match(protocols[1], cookies.get(internals.XSRF_COOKIE_NAME))
+        if not verdict:
+            return ResolvedSession(), None
+        request = neutral_request(scope, b"", {})
+        try:
+            return await off_loop(signin_endpoints.identify, service, request, web_context(service)), None
+        except StoreUnavailable as exc:
+            LOGGER.warning("session store unavailable; tab connects as a visitor for now: %s", exc)
+            return ResolvedSession(), service.sessions.ticket_in(cookies, secure=scheme == "https", path=cookie_path())
+
+
+def neutral_request(scope: dict[str, Any], body: bytes, path_params: dict[str, str]) -> HttpRequest:
+    """An ASGI scope and body as the endpoints' ``HttpRequest``."""
+    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", [])]
+    query_string = scope.get("query_string", b"").decode("latin-1")
+    content_type = _header(scope["headers"], "content-type").split(";")[0].strip().lower()
+    form = _arguments(body.decode("latin-1")) if content_type == "application/x-www-form-urlencoded" else {}
+    client = scope.get("client")
+    scheme = {"ws": "http", "wss": "https"}.get(scope.get("scheme", "http"), scope.get("scheme", "http"))
+    return HttpRequest(
+        method=scope.get("method", "GET"),
+        path=_raw_path(scope),
+        query_string=query_string,
+        headers=MultiMapping(headers, case_insensitive=True),
+        cookies=parse_cookie_header(_header(scope["headers"], "cookie")),
+        body=body,
+        query=Arguments(_arguments(query_string)),
+        form=Arguments(form),
+        client_ip=client[0] if client else None,
+        peer=scope.get("stauth_peer"),
+        scheme=scheme,
+        host=_header(scope["headers"], "host"),
+        path_params=path_params,
+    )
+
+
+async def send_response(send: Send, response: HttpResponse, *, head: bool = False) -> None:
+    body = response.body if response.status not in (204, 304) else b""
+    headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in response.headers]
+    if not any(name.lower() == "x-content-type-options" for name, _ in response.headers):
+        headers.append((b"x-content-type-options", b"nosniff"))
+    if response.status not in (204, 304):
+        headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if head else body})
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)
+
+
+def _arguments(text: str) -> dict[str, list[bytes]]:
+    """Query or form arguments as raw bytes per name (decoded later by ``Arguments``)."""
+    parsed = parse_qs(text, keep_blank_values=True, encoding="latin-1")
+    return {name.encode("latin-1").decode("utf-8", "replace"): [v.encode("latin-1") for v in values]
+            for name, values in parsed.items()}
+
+
+def _raw_path(scope: dict[str, Any]) -> str:
+    raw = scope.get("raw_path")
+    return raw.decode("latin-1").split("?", 1)[0] if raw else quote(scope["path"])
+
+
+def _header(headers: Any, name: str) -> str:
+    wanted = name.encode("latin-1")
+    return ",".join(v.decode("latin-1") for k, v in headers if k.lower() == wanted)
+
+
+def _plain_ip(address: str) -> str:
+    """An IPv4-mapped IPv6 peer (``::ffff:127.0.0.1``, on a dual-stack socket) as IPv4."""
+    return address[7:] if address.lower().startswith("::ffff:") and "." in address else address
