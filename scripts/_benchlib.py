@@ -180,6 +180,18 @@ def exit_on_sigterm() -> None:
     signal.signal(signal.SIGHUP, _raise)
 
 
+def wait_for_exit(pid: int, timeout: float = 4.0) -> bool:
+    """Wait until process ``pid`` is gone; whether it went within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.02)
+    return False
+
+
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 

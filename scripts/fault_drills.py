@@ -75,7 +75,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _benchlib import HOST, REPO_DIR, OthersMeter, exit_on_sigterm, free_port, percentile, wait_healthy, wait_quiet
+from _benchlib import (HOST, REPO_DIR, OthersMeter, exit_on_sigterm, free_port, percentile, wait_for_exit,
+                       wait_healthy, wait_quiet)
 from load_sessions import (
     PROVIDER,
     Browser,
@@ -710,12 +711,7 @@ async def drill_slapd_down(dep: Deployment) -> Row:
     def on() -> None:
         pid = int(pid_file.read_text().strip())
         os.kill(pid, signal.SIGTERM)
-        for _ in range(200):
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.02)
+        wait_for_exit(pid)
 
     async def during(row: Row) -> None:
         row.see_signin("LDAP sign-in (password form)", await ldap_sign_in(dep.base))

@@ -90,6 +90,7 @@ from _benchlib import (
     spawn,
     stop_group,
     tail,
+    wait_for_exit,
     wait_healthy,
 )
 from bench_login import _FORM, CLIENT_ID, CLIENT_SECRET, OP_DIR, SECRET
@@ -637,12 +638,7 @@ class Redis:
                 return
         subprocess.run(["redis-cli", "-p", str(self.port), "shutdown", "nosave"], capture_output=True, timeout=10)
         if pid is not None:
-            for _ in range(100):
-                try:
-                    os.kill(pid, 0)
-                except ProcessLookupError:
-                    break
-                time.sleep(0.02)
+            wait_for_exit(pid, timeout=2.0)
 
 
 # --- the phases -------------------------------------------------------------------------------
