@@ -3,7 +3,7 @@
 
 What runs
     The properties of tests/unit/test_fuzz_properties.py (cookie codec, redirect and
-    ``next`` filters, route compiler, config parser) and tests/tornado/test_fuzz_endpoints.py
+    ``next`` filters, route compiler, config parser) and tests/endpoints/test_fuzz_endpoints.py
     (``/oauth2callback``, ``POST /auth/login``, the other sign-in endpoints and
     ``@sa.route`` endpoints over real HTTP): the very tests the suite runs with 60
     examples each, here with enough examples per property that they total at least
@@ -43,7 +43,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FILES = ["tests/unit/test_fuzz_properties.py", "tests/tornado/test_fuzz_endpoints.py"]
+FILES = ["tests/unit/test_fuzz_properties.py", "tests/endpoints/test_fuzz_endpoints.py"]
 PYTEST_OPTIONS = ["-p", "no:cacheprovider", "-q", "--tb=short", "--show-capture=no", "-W", "ignore::DeprecationWarning"]
 
 

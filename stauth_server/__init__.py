@@ -20,7 +20,7 @@ from importlib.metadata import PackageNotFoundError, version as _dist_version
 from .core.errors import ConfigError, CookieError, Forbidden, HTTPError, RedirectError, RouteError
 from .web.http import Request, Response
 from .core.identity import User
-from .web.routes import mount_tornado, route
+from .web.routes import mount_asgi, mount_tornado, route
 from .core.guards import requires
 from .core.hooks import on_login
 
@@ -61,6 +61,7 @@ __all__ = [
     "cookies",
     "login",
     "logout",
+    "mount_asgi",
     "mount_tornado",
     "on_login",
     "redirect",

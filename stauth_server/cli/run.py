@@ -52,13 +52,14 @@ def run(target: str, args: tuple[str, ...], routes: tuple[str, ...], **kwargs: A
     from ..streamlit.server_setup import AuthServerSetup
 
     AuthServerSetup.cli_routes = tuple(os.path.abspath(path) for path in routes)
-    apply_all()
     script = _local_script(target)
     try:
         # The config `streamlit run` is about to load (files, STREAMLIT_* variables, flags),
-        # loaded first so unsafe or unsupported start-ups stop before any server exists.
+        # loaded first so unsafe or unsupported start-ups stop before any server exists,
+        # and so the patches know which server (server.useStarlette on 1.56) will run.
         internals.load_streamlit_config(os.path.abspath(script) if script else None, kwargs)
         check_start_up(script)
+        apply_all()
         internals.streamlit_run_command().callback(target=target, args=list(args), **kwargs)
     except (ConfigError, RouteError) as exc:
         click.echo(f"streamlit-auth: error: {exc}", err=True)

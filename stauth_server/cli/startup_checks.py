@@ -14,6 +14,8 @@ exits with code 2:
 
 from __future__ import annotations
 
+import importlib.util
+
 import ipaddress
 from collections.abc import Mapping
 from pathlib import Path
@@ -114,13 +116,20 @@ def demo_on_network_problem(address: str | None, address_source: str, auth: Mapp
 
 
 def starlette_server_problem(use_starlette: bool, source: str) -> str | None:
-    """Why ``server.useStarlette`` cannot be honoured, or None when it is off."""
+    """Why ``server.useStarlette`` (Streamlit 1.56) cannot be honoured, or None.
+
+    It is supported (our Starlette adapter serves it) when Streamlit's optional Starlette
+    packages are installed; without them Streamlit itself would fail later, less clearly.
+    """
     if not use_starlette:
         return None
+    missing = [name for name in ("starlette", "uvicorn") if importlib.util.find_spec(name) is None]
+    if not missing:
+        return None
     return (
-        f"server.useStarlette is true (from {source}): Streamlit 1.56 would serve the app on its "
-        f"experimental Starlette server, {WITHOUT_US}. streamlit-auth runs on the Tornado server "
-        f"only for now: remove server.useStarlette or set it to false."
+        f"server.useStarlette is true (from {source}), but {' and '.join(missing)} "
+        f"{'is' if len(missing) == 1 else 'are'} not installed: pip install 'streamlit[starlette]', "
+        f"or set server.useStarlette to false to use the Tornado server."
     )
 
 
@@ -130,7 +139,7 @@ def asgi_app_problem(script: Path) -> str | None:
     if app_name is None:
         return None
     return (
-        f"{script.name} defines an ASGI app ({app_name!r}): Streamlit 1.56 would serve it with "
+        f"{script.name} defines an ASGI app ({app_name!r}): Streamlit would serve it with "
         f"uvicorn instead of its own server, {WITHOUT_US}. ASGI apps (streamlit.starlette.App, "
         f"FastAPI, Starlette) are not supported yet: run a plain Streamlit script, and serve HTTP "
         f"endpoints with @sa.route in a --routes module."
@@ -155,7 +164,7 @@ def check_start_up(script: Path | None) -> None:
     """
     problems = [
         # server.useStarlette exists on 1.56 only (reading it raises on 1.57+, where
-        # Starlette is the only server and our Starlette adapter serves it).
+        # Starlette is the only server); our Starlette adapter serves it either way.
         starlette_server_problem(bool(internals.get_config_option("server.useStarlette")),
                                  internals.config_option_source("server.useStarlette"))
         if internals.option_exists("server.useStarlette") else None,

@@ -26,6 +26,7 @@ from ..streamlit.script_api import COOKIE_DELIVERY_PATH, REDIRECT_HANDOFF_PATH
 from ..streamlit.server_setup import web_context
 from ..web.blocking import off_loop
 from ..web.csrf import own_origin
+from ..web.hosts import host_allowed
 from ..web.endpoints import Endpoint, serve
 from ..web.endpoints import signin as signin_endpoints
 from ..web.endpoints.delivery import deliver_cookies, redirect_handoff
@@ -40,6 +41,9 @@ _TOKEN = r"(?P<token>[A-Za-z0-9_-]{1,128})"
 MAX_BODY = 100 * 1024 * 1024
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
+#: Header names and values that may go on the wire (Tornado's ``set_header`` rule for values).
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_HEADER_VALUE = re.compile(r"[\x09\x20-\x7e\x80-\xff]*")
 
 
 class AuthFront:
@@ -65,10 +69,21 @@ class AuthFront:
         self.endpoints = [(re.compile(f"^{base}{pattern}$"), *rest) for pattern, *rest in table]
         self.routes = [(re.compile("^" + base + route.regex.pattern[1:]), route) for route in server.registry.routes]
         self.stream_path = base_prefix() + internals.STREAM_PATH
+        self.hosts = self.allowed_hosts()
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
             scope = self.sanitised(scope)
+            if self.hosts and scope["type"] == "http" \
+                    and not host_allowed(_header(scope["headers"], "host") or None, self.hosts):
+                if self.match(_raw_path(scope)) is not None or self.asgi_mount(scope) is not None:
+                    await send_response(send, HttpResponse.of(error_response(400, "Host not allowed")),
+                                        head=scope["method"] == "HEAD")
+                    return
+            mounted = self.asgi_mount(scope)
+            if mounted is not None:
+                await mounted[1](mounted[0], receive, send)
+                return
         if scope["type"] == "http":
             found = self.match(_raw_path(scope))
             if found is not None:
@@ -85,6 +100,28 @@ class AuthFront:
                 CONNECTING.reset(token)
             return
         await self.inner(scope, receive, send)
+
+    @staticmethod
+    def allowed_hosts() -> list[str]:
+        """``server.allowedHosts`` (Streamlit 1.61+; before that, every host)."""
+        if internals.option_exists("server.allowedHosts"):
+            return list(internals.get_config_option("server.allowedHosts") or [])
+        return []
+
+    def asgi_mount(self, scope: dict[str, Any]) -> tuple[dict[str, Any], Any] | None:
+        """The ``sa.mount_asgi`` app for this request and its scope (Starlette ``Mount``
+        semantics: the full path stays, the mount's prefix joins ``root_path``)."""
+        if not self.server.registry.asgi_mounts:
+            return None
+        base = base_prefix()
+        raw = _raw_path(scope)
+        if not raw.startswith(base + "/"):
+            return None
+        found = self.server.registry.asgi_mount_for(raw[len(base):])
+        if found is None:
+            return None
+        prefix, app = found
+        return {**scope, "root_path": scope.get("root_path", "") + base + prefix}, app
 
     # --- proxy headers ------------------------------------------------------------
 
@@ -164,8 +201,9 @@ class AuthFront:
 
     # --- websocket ----------------------------------------------------------------
 
-    async def websocket_identity(self, scope: dict[str, Any]) -> tuple[ResolvedSession, Any]:
-        """Who opens this websocket, and the ticket of a session not yet verified."""
+    async def websocket_identity(self, scope: dict[str, Any]) -> tuple[ResolvedSession, Any] | None:
+        """Who opens this websocket, and the ticket of a session not yet verified; None when
+        the connection does not come from the app's own pages (anonymous, bound to no browser)."""
         service = self.service
         headers = scope["headers"]
         scheme = "https" if scope.get("scheme") in ("wss", "https") else "http"
@@ -176,7 +214,7 @@ class AuthFront:
             protocols = [p.strip() for p in _header(headers, "sec-websocket-protocol").split(",")]
             verdict = len(protocols) > 1 and tokens_match(protocols[1], cookies.get(internals.XSRF_COOKIE_NAME))
         if not verdict:
-            return ResolvedSession(), None
+            return None
         request = neutral_request(scope, b"", {})
         try:
             return await off_loop(signin_endpoints.identify, service, request, web_context(service)), None
@@ -211,6 +249,10 @@ def neutral_request(scope: dict[str, Any], body: bytes, path_params: dict[str, s
 
 
 async def send_response(send: Send, response: HttpResponse, *, head: bool = False) -> None:
+    if not all(_HEADER_NAME.fullmatch(name) and _HEADER_VALUE.fullmatch(value) for name, value in response.headers):
+        # A CR/LF would inject headers: a 500 without any of them, as the Tornado adapter answers.
+        LOGGER.error("refused to send an unsafe response header among %s", [name for name, _ in response.headers])
+        response = HttpResponse.of(error_response(500, "Internal Server Error"))
     body = response.body if response.status not in (204, 304) else b""
     headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in response.headers]
     if not any(name.lower() == "x-content-type-options" for name, _ in response.headers):

@@ -14,10 +14,10 @@ import logging
 import weakref
 from typing import Any
 
-from ..core.identity import identity_key, streamlit_user_info
 from ..core.signin import ResolvedSession
 from ..streamlit import internals
 from ..streamlit.live_sessions import LIVE
+from ..streamlit.resumption import connect_with_identity
 from ..streamlit.server_setup import AuthServerSetup, _static_top_level_names
 from ..web.cookie_outbox import browser_binding
 
@@ -39,6 +39,7 @@ class AuthServer(AuthServerSetup, internals.server_base_class()):  # type: ignor
     def __init__(self, main_script_path: str, is_hello: bool) -> None:
         super().__init__(main_script_path, is_hello)
         self.registry.check_reserved(internals.STREAMLIT_RESERVED_PREFIXES, _static_top_level_names())
+        self.registry.check_server(starlette=True)
         self.registry.seal()
         _SERVERS[id(self._runtime)] = self
         if self.signin is not None:
@@ -54,25 +55,17 @@ def install_session_bridge(runtime: Any, service: Any) -> None:
 
     def connect_session(client: Any, user_info: dict[str, Any], existing_session_id: str | None = None,
                         **kwargs: Any) -> str:
-        resolved, pending = CONNECTING.get() or (ResolvedSession(), None)
-        tokens = resolved.record.tokens if resolved.record else {}
-        # Streamlit's own dict (from its _streamlit_user cookie or trusted headers) never counts.
-        user_info.clear()
-        user_info.update(streamlit_user_info(resolved.user, tokens, service.config.expose_tokens))
-        if existing_session_id is not None:
-            previous = internals.session_user_info(existing_session_id)
-            if previous is not None and identity_key(previous) != identity_key(user_info):
-                LOGGER.info("refused to resume a session under another identity")
-                existing_session_id = None
-        session_id = connect(client=client, user_info=user_info, existing_session_id=existing_session_id, **kwargs)
-        browser = browser_binding(internals.client_cookie(client, internals.XSRF_COOKIE_NAME))
-        ticket = resolved.record.ticket if resolved.record else pending
-        LIVE.connect(session_id, browser, ticket, resolved.user)
-        live_info = internals.session_user_info(session_id)
-        if live_info is not None and live_info is not user_info:
-            live_info.clear()
-            live_info.update(user_info)
-        return session_id  # type: ignore[no-any-return]
+        connecting = CONNECTING.get()
+        # Only a browser tab's websocket (which the front saw) is bound to a browser; any other
+        # caller (the 1.67 Agent API) stays anonymous and never receives a browser's identity.
+        resolved, pending = connecting or (ResolvedSession(), None)
+        return connect_with_identity(
+            connect, client, user_info, existing_session_id,
+            user=resolved.user, tokens=resolved.record.tokens if resolved.record else {},
+            expose_tokens=service.config.expose_tokens,
+            ticket=resolved.record.ticket if resolved.record else pending,
+            browser=browser_binding(internals.client_cookie(client, internals.XSRF_COOKIE_NAME))
+            if connecting is not None else None, **kwargs)
 
     def disconnect_session(session_id: str, *args: Any, **kwargs: Any) -> None:
         disconnect(session_id, *args, **kwargs)

@@ -17,7 +17,8 @@ from ..web.blocking import in_background, off_loop
 from ..core.session_records import Session, Ticket
 from ..core.sessions import SessionEnded
 from ..core.store import StoreUnavailable
-from ..core.identity import ANONYMOUS, User, streamlit_user_info
+from ..core.identity import ANONYMOUS, User, identity_key, streamlit_user_info
+from .resumption import end_resumption
 from .live_sessions import LIVE
 from ..core.session_cookie import Sealer
 from ..core.signin import SignInService
@@ -68,6 +69,8 @@ def apply_identity(session_id: str, session: Session | None, user: User, service
         return
     fresh = streamlit_user_info(user, session.tokens if session is not None else {}, service.config.expose_tokens)
     if fresh != info:
+        if info.get("is_logged_in") and identity_key(info) != identity_key(fresh):
+            end_resumption(session_id)   # signed out (or another user): never resumed as it was
         info.clear()
         info.update(fresh)
         internals.request_rerun(session_id)

@@ -41,14 +41,24 @@ def check_streamlit_version(version: str | None = None) -> None:
 
 
 def server_generation(version: str | None = None) -> str:
-    """``"tornado"`` (1.56) or ``"starlette"`` (1.57 and later): which server Streamlit runs."""
-    return "starlette" if (version or streamlit.__version__) in STARLETTE_VERSIONS else "tornado"
+    """``"tornado"`` or ``"starlette"``: which server Streamlit runs.
+
+    1.57 and later: Starlette. 1.56: Tornado, or Starlette when ``server.useStarlette`` is
+    true (read from the loaded config when ``version`` is not given).
+    """
+    if (version or streamlit.__version__) in STARLETTE_VERSIONS:
+        return "starlette"
+    if version is None and option_exists("server.useStarlette") and get_config_option("server.useStarlette"):
+        return "starlette"
+    return "tornado"
 
 
 def version_summary() -> str:
     """Which Streamlit is installed and which of its servers streamlit-auth runs it on."""
     installed = streamlit.__version__
-    if installed in TORNADO_VERSIONS:
+    if installed in TORNADO_VERSIONS and server_generation() == "starlette":
+        server = "Starlette server (server.useStarlette; Streamlit's own app behind our ASGI front)"
+    elif installed in TORNADO_VERSIONS:
         server = "Tornado server (Streamlit's own, subclassed)"
     elif installed in STARLETTE_VERSIONS:
         server = "Starlette server (Streamlit's own app behind our ASGI front; preview)"
@@ -213,6 +223,20 @@ def session_user_info(session_id: str) -> dict[str, Any] | None:
     if info is None:
         return None
     return info.session._user_info  # type: ignore[no-any-return]
+
+
+def mark_session_nonresumable(session_id: str) -> None:
+    """Tell Streamlit a reconnecting tab may not resume ``session_id``.
+
+    ``Runtime.mark_session_nonresumable`` exists since 1.67 (what native ``st.logout``
+    calls); before that, ``resumption.ENDED`` alone enforces it.
+    """
+    from streamlit import runtime
+
+    if runtime.exists():
+        mark = getattr(runtime.get_instance(), "mark_session_nonresumable", None)
+        if mark is not None:
+            mark(session_id)
 
 
 def request_rerun(session_id: str) -> None:

@@ -21,6 +21,7 @@ from ..core import guards
 from ..core.guards import Decision, decide
 from ..core.identity import ANONYMOUS, User
 from .live_sessions import LIVE
+from .resumption import end_resumption
 from .app_paths import app_path, base_prefix, cookie_path, strip_base
 from ..web.redirects import PENDING_REDIRECTS, resolve
 
@@ -221,6 +222,7 @@ def login(provider: str | None = None, next: str | None = None) -> None:  # noqa
 def logout() -> None:
     """Sign the user out everywhere in this browser (and at the provider, when it allows)."""
     ctx = _require_ctx("sa.logout")
+    end_resumption(ctx.session_id)
     ctx.user_info.clear()
     ctx.user_info["is_logged_in"] = False
     internals.enqueue_browser_redirect(ctx, app_path("/auth/logout"))

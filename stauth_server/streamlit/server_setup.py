@@ -33,12 +33,15 @@ def app_theme() -> Theme:
 
 def web_context(service: Any = None) -> WebContext:
     """What the endpoints need from Streamlit, read now (tests change the config)."""
+    samesite = internals.get_config_option("server.xsrfCookieSameSite") \
+        if internals.option_exists("server.xsrfCookieSameSite") else None
     if service is None:
-        return WebContext(base_path=base_prefix(), xsrf_cookie_name=internals.XSRF_COOKIE_NAME)
+        return WebContext(base_path=base_prefix(), xsrf_cookie_name=internals.XSRF_COOKIE_NAME,
+                          xsrf_cookie_samesite=samesite)
     from ..streamlit.identity_bus import publish_identity
 
-    return WebContext(base_path=base_prefix(), xsrf_cookie_name=internals.XSRF_COOKIE_NAME, theme=app_theme(),
-                      service=service,
+    return WebContext(base_path=base_prefix(), xsrf_cookie_name=internals.XSRF_COOKIE_NAME,
+                      xsrf_cookie_samesite=samesite, theme=app_theme(), service=service,
                       publish_identity=lambda browser, record, user: publish_identity(service, browser, record, user))
 
 

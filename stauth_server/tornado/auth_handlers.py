@@ -14,6 +14,7 @@ from ..core.store import StoreUnavailable
 from ..streamlit import internals
 from ..streamlit.app_paths import cookie_path
 from ..streamlit.live_sessions import LIVE
+from ..streamlit.resumption import connect_with_identity
 from ..web.blocking import off_loop
 from ..web.context import WebContext
 from ..web.cookie_outbox import browser_binding
@@ -140,26 +141,13 @@ class _IdentityRuntime:
     def connect_session(self, client: Any, user_info: dict[str, Any], existing_session_id: str | None = None,
                         **kwargs: Any) -> str:
         resolved: ResolvedSession = getattr(client, "stauth_identity", None) or ResolvedSession()
-        tokens = resolved.record.tokens if resolved.record else {}
-        user_info.clear()
-        user_info.update(streamlit_user_info(resolved.user, tokens, self._service.config.expose_tokens))
-        if existing_session_id is not None:
-            previous = internals.session_user_info(existing_session_id)
-            if previous is not None and identity_key(previous) != identity_key(user_info):
-                # Another identity may not resume this session (its session_state, its st.user):
-                # it gets a new one.
-                LOGGER.info("refused to resume a session under another identity")
-                existing_session_id = None
-        session_id = self._runtime.connect_session(client=client, user_info=user_info,
-                                                   existing_session_id=existing_session_id, **kwargs)
-        browser = browser_binding(client.get_cookie(internals.XSRF_COOKIE_NAME))
-        ticket = resolved.record.ticket if resolved.record else getattr(client, "stauth_pending", None)
-        LIVE.connect(session_id, browser, ticket, resolved.user)
-        live_info = internals.session_user_info(session_id)
-        if live_info is not None and live_info is not user_info:
-            live_info.clear()
-            live_info.update(user_info)
-        return session_id
+        return connect_with_identity(
+            self._runtime.connect_session, client, user_info, existing_session_id,
+            user=resolved.user, tokens=resolved.record.tokens if resolved.record else {},
+            expose_tokens=self._service.config.expose_tokens,
+            ticket=resolved.record.ticket if resolved.record else getattr(client, "stauth_pending", None),
+            browser=None if getattr(client, "stauth_foreign", False)  # not from our pages: bound to no browser
+            else browser_binding(client.get_cookie(internals.XSRF_COOKIE_NAME)), **kwargs)
 
 
 def from_own_pages(handler: Any, redirect_uri: str | None = None) -> bool:
@@ -178,6 +166,8 @@ def websocket_handler(service: SignInService) -> type:
         stauth_identity: ResolvedSession | None = None
         #: The ticket of a session not yet verified (the store was away at connect).
         stauth_pending: Any = None
+        #: The connection did not prove it comes from the app's own pages.
+        stauth_foreign = False
 
         def initialize(self, runtime: Any) -> None:
             super().initialize(runtime=_IdentityRuntime(runtime, service))
@@ -185,7 +175,7 @@ def websocket_handler(service: SignInService) -> type:
         async def prepare(self) -> None:
             """Look the session up off the event loop, before the handshake completes."""
             if not from_own_pages(self, service.config.redirect_uri):
-                self.stauth_identity = ResolvedSession()
+                self.stauth_identity, self.stauth_foreign = ResolvedSession(), True
                 return
             try:
                 self.stauth_identity = await identify_request(service, self.request)

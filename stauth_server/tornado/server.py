@@ -61,6 +61,7 @@ class AuthServer(AuthServerSetup, internals.server_base_class()):  # type: ignor
     def _create_app(self) -> Any:
         app = super()._create_app()
         self.registry.check_reserved(internals.STREAMLIT_RESERVED_PREFIXES, _static_top_level_names())
+        self.registry.check_server(starlette=False)
         app.add_handlers(r".*$", build_handlers(self.registry, self.signin, self._runtime))
         if self.auth_config.proxy is not None:
             from .auth_handlers import sanitizing_find_handler

@@ -32,6 +32,8 @@ class WebContext:
 
     base_path: str = ""
     xsrf_cookie_name: str = "_streamlit_xsrf"
+    #: The SameSite the host gives its XSRF cookie ("lax", "strict", "none"), when it says.
+    xsrf_cookie_samesite: str | None = None
     theme: Theme = field(default_factory=Theme)
     service: SignInService | None = None
     publish_identity: Callable[[str | None, Any, Any], None] = _no_publish

@@ -186,6 +186,7 @@ class RouteRegistry:
     def __init__(self) -> None:
         self._routes: list[Route] = []
         self._raw_mounts: list[tuple[str, Any, dict[str, Any]]] = []
+        self._asgi_mounts: list[tuple[str, Any]] = []
         self._sealed = False
 
     @property
@@ -195,6 +196,10 @@ class RouteRegistry:
     @property
     def raw_mounts(self) -> list[tuple[str, Any, dict[str, Any]]]:
         return list(self._raw_mounts)
+
+    @property
+    def asgi_mounts(self) -> list[tuple[str, Any]]:
+        return list(self._asgi_mounts)
 
     def _check_open(self, what: str) -> None:
         if self._sealed:
@@ -284,11 +289,51 @@ class RouteRegistry:
                 if any(compiled.match(p) for p in _samples(prefix)):
                     raise RouteError(f"{label} collides with {owner} path {prefix}")
 
+        for prefix, app in self._asgi_mounts:
+            label = f"ASGI app {getattr(app, '__name__', type(app).__name__)} mounted at {prefix}"
+            for reserved_prefix, owner in reserved:
+                if _under(prefix, reserved_prefix) or _under(reserved_prefix, prefix):
+                    raise RouteError(f"{label} collides with {owner} path {reserved_prefix}")
+            for route in self._routes:
+                if _under(route.shape, prefix):
+                    raise RouteError(f"{label} would shadow {route.label}")
+
+    def check_server(self, starlette: bool) -> None:
+        """Refuse mounts the running server generation cannot serve (at start-up)."""
+        if starlette and self._raw_mounts:
+            pattern = self._raw_mounts[0][0]
+            raise RouteError(
+                f"sa.mount_tornado({pattern!r}) needs Streamlit's Tornado server (Streamlit 1.56), but this "
+                "Streamlit serves apps with Starlette: mount an ASGI app with sa.mount_asgi(prefix, app) instead")
+        if not starlette and self._asgi_mounts:
+            prefix = self._asgi_mounts[0][0]
+            raise RouteError(
+                f"sa.mount_asgi({prefix!r}) needs Streamlit's Starlette server (Streamlit 1.57 or later, or "
+                "server.useStarlette on 1.56), but this one runs on Tornado: use sa.mount_tornado or @sa.route")
+
     def mount(self, pattern: str, handler_class: Any, kwargs: dict[str, Any] | None = None) -> None:
         self._check_open(f"mount_tornado({pattern!r})")
         if not isinstance(pattern, str) or not pattern.startswith("/"):
             raise RouteError(f"mount_tornado pattern must start with '/', got {pattern!r}")
         self._raw_mounts.append((pattern, handler_class, dict(kwargs or {})))
+
+    def mount_asgi(self, prefix: str, app: Any) -> None:
+        self._check_open(f"mount_asgi({prefix!r})")
+        if not isinstance(prefix, str) or not re.fullmatch(r"(/[A-Za-z0-9._~-]+)+", prefix):
+            raise RouteError(f"mount_asgi prefix must be a literal path such as '/api/v2' (no trailing '/', "
+                             f"no pattern), got {prefix!r}")
+        if not callable(app):
+            raise RouteError(f"mount_asgi({prefix!r}): expected an ASGI app, got {type(app).__name__}")
+        if any(_under(prefix, other) or _under(other, prefix) for other, _ in self._asgi_mounts):
+            raise RouteError(f"mount_asgi({prefix!r}) overlaps another ASGI mount")
+        self._asgi_mounts.append((prefix, app))
+
+    def asgi_mount_for(self, raw_path: str) -> tuple[str, Any] | None:
+        """The ASGI mount whose prefix holds ``raw_path`` (still percent-encoded), if any."""
+        for prefix, app in self._asgi_mounts:
+            if _under(raw_path, prefix):
+                return prefix, app
+        return None
 
     def match(self, raw_path: str) -> tuple[Route, dict[str, str] | None] | None:
         """The first route whose pattern claims ``raw_path`` (still percent-encoded), and
@@ -308,6 +353,7 @@ class RouteRegistry:
         """Forget every route (tests only)."""
         self._routes.clear()
         self._raw_mounts.clear()
+        self._asgi_mounts.clear()
         self._sealed = False
 
 
@@ -338,6 +384,16 @@ def route(
 def mount_tornado(pattern: str, handler_class: Any, kwargs: dict[str, Any] | None = None) -> None:
     """Mount a raw Tornado ``RequestHandler`` at ``pattern`` (a regex under the base path)."""
     REGISTRY.mount(pattern, handler_class, kwargs)
+
+
+def mount_asgi(prefix: str, app: Any) -> None:
+    """Mount an ASGI app (Starlette, FastAPI, ...) at the literal ``prefix`` under the base path.
+
+    Starlette server only (Streamlit 1.57+). The app sees the prefix in ``root_path`` and
+    the rest in ``path``, as with Starlette's ``Mount``; our sign-in, CSRF and guards do not
+    apply inside it (use ``@sa.route`` for that).
+    """
+    REGISTRY.mount_asgi(prefix, app)
 
 
 def access_error(route: Route, request: Request) -> RenderedResponse | None:

@@ -88,7 +88,7 @@ class FormToken:
 
     __slots__ = ("value", "set_cookie")
 
-    def __init__(self, cookies: Mapping[str, str], cookie_name: str):
+    def __init__(self, cookies: Mapping[str, str], cookie_name: str, samesite: str | None = None):
         decoded = decode_xsrf(cookies.get(cookie_name))
         if decoded is None:
             token, timestamp = os.urandom(16), int(time.time())
@@ -96,11 +96,16 @@ class FormToken:
             token, timestamp = decoded[1], decoded[2]
         self.value = encode_xsrf(token, timestamp)
         #: A ``Set-Cookie`` value (as Tornado writes it) when the request had no usable cookie.
-        self.set_cookie = None if decoded is not None else f"{cookie_name}={self.value}; Path=/"
+        #: ``samesite`` is the host's choice for its XSRF cookie (Streamlit 1.59+
+        #: ``server.xsrfCookieSameSite``); "none" also needs Secure, as Streamlit sets it.
+        attributes = "; Path=/"
+        if samesite:
+            attributes += f"; SameSite={samesite.capitalize()}" + ("; Secure" if samesite.lower() == "none" else "")
+        self.set_cookie = None if decoded is not None else f"{cookie_name}={self.value}{attributes}"
 
     def form_html(self) -> str:
         return f'<input type="hidden" name="{FORM_FIELD}" value="{escape(self.value)}"/>'
 
 
-def form_token(cookies: Mapping[str, str], cookie_name: str) -> FormToken:
-    return FormToken(cookies, cookie_name)
+def form_token(cookies: Mapping[str, str], cookie_name: str, samesite: str | None = None) -> FormToken:
+    return FormToken(cookies, cookie_name, samesite)

@@ -66,9 +66,9 @@ def test_missing_routes_file_is_a_clear_error():
     assert "nope.py" in result.stderr
 
 
-def test_config_toml_env_vars_and_script_args_mean_what_they_mean_for_streamlit(tmp_path):
+def test_config_toml_env_vars_and_script_args_mean_what_they_mean_for_streamlit(tmp_path, generation):
     with run_app(
-        CFG, routes=["api.py"], extra_args=["--", "--flag", "value"], tmp_path=tmp_path,
+        CFG, routes=["api.py"], extra_args=["--", "--flag", "value"], generation=generation, tmp_path=tmp_path,
         base_path="fromenv", base_path_on_command_line=False,
         env={"STREAMLIT_SERVER_BASE_URL_PATH": "fromenv"},
     ) as app:
@@ -131,12 +131,12 @@ def test_redirect_uri_that_cannot_reach_this_app_is_refused(tmp_path):
     assert "redirect_uri" in result.stderr and "/team/oauth2callback" in result.stderr
 
 
-def test_unknown_key_is_warned_about_but_starts(tmp_path):
+def test_unknown_key_is_warned_about_but_starts(tmp_path, generation):
     app_dir = tmp_path / "app"
     (app_dir / ".streamlit").mkdir(parents=True)
     (app_dir / "app.py").write_text("import streamlit as st\nst.write('x')\n")
     (app_dir / ".streamlit" / "secrets.toml").write_text(
         GOOD_AUTH.replace("[auth]\n", "[auth]\ncookie_secert = 'typo'\n"))
-    with run_app(app_dir, tmp_path=tmp_path) as app:
+    with run_app(app_dir, generation=generation, tmp_path=tmp_path) as app:
         log = app.log()
     assert "cookie_secert" in log and "unknown key" in log

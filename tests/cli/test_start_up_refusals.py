@@ -11,9 +11,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import requests
 
 from stauth_server.core.sources.local import UsersFile, render
-from tests.e2e.harness import RunningApp, _stop, _wait_healthy, free_port, run_app
+from tests.e2e.harness import GENERATIONS, RunningApp, _stop, _wait_healthy, free_port, run_app
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_SECRET = "demo-only-cookie-secret-do-not-use-in-production-0"
@@ -115,29 +116,44 @@ def test_renamed_copy_of_the_demo_users_stops_start_up_off_loopback(tmp_path):
     assert "cookie_secret is the published" not in result.stderr
 
 
-def test_demo_secret_on_loopback_starts(tmp_path):
+def test_demo_secret_on_loopback_starts(tmp_path, generation):
     folder = app_dir(tmp_path, f'[auth]\ncookie_secret = "{DEMO_SECRET}"\n')
-    with run_app(folder, tmp_path=tmp_path) as app:  # --server.address 127.0.0.1
+    with run_app(folder, generation=generation, tmp_path=tmp_path) as app:  # --server.address 127.0.0.1
         assert app.process.poll() is None
         assert listening_addresses(app.port) == {"0100007F"}
 
 
-# --- what Streamlit 1.56 would serve without us ------------------------------------------
+# --- server.useStarlette (1.56) and what Streamlit would serve without us ----------------
 
 
 @pytest.mark.parametrize("where", ["flag", "environment", "config.toml"])
-def test_use_starlette_stops_start_up_naming_the_option_and_its_source(tmp_path, where):
+def test_use_starlette_on_1_56_is_served_by_uvicorn_behind_our_front(tmp_path, where):
+    """Streamlit 1.56's own Starlette server, chosen any way Streamlit reads the option,
+    runs with our endpoints in front (never without them)."""
     folder = app_dir(tmp_path)
-    args, env, source = ["app.py"], {}, "command-line argument or environment variable"
+    (folder / "api.py").write_text("import stauth_server as sa\n\n@sa.route('/api/ping')\n"
+                                   "def ping(request):\n    return {'pong': True}\n")
+    args, env = ["--routes", "api.py"], {}
     if where == "flag":
         args += ["--server.useStarlette", "true"]
     elif where == "environment":
         env = {"STREAMLIT_SERVER_USE_STARLETTE": "true"}
     else:
         (folder / ".streamlit" / "config.toml").write_text("[server]\nuseStarlette = true\n")
-        source = str(folder / ".streamlit" / "config.toml")
-    result = start(folder, *args, "--server.address", "127.0.0.1", env=env)
-    assert_refused(result, f"server.useStarlette is true (from {source})", "set it to false")
+    with run_app(folder, generation=GENERATIONS["st156"], tmp_path=tmp_path, extra_args=args, env=env) as app:
+        health = requests.get(app.url("/_stcore/health"), timeout=5)
+        assert health.headers.get("server") == "uvicorn"
+        assert requests.get(app.url("/api/ping"), timeout=5).json() == {"pong": True}
+
+
+def test_use_starlette_without_its_packages_stops_start_up_naming_the_fix(monkeypatch):
+    from stauth_server.cli import startup_checks
+
+    monkeypatch.setattr(startup_checks.importlib.util, "find_spec",
+                        lambda name: None if name == "uvicorn" else object())
+    problem = startup_checks.starlette_server_problem(True, "command-line argument or environment variable")
+    assert problem is not None
+    assert "uvicorn is not installed" in problem and "streamlit[starlette]" in problem
 
 
 @pytest.mark.parametrize("script", [
@@ -152,6 +168,6 @@ def test_script_defining_an_asgi_app_stops_start_up_naming_it(tmp_path, script):
 def test_every_problem_is_reported_at_once(tmp_path):
     folder = app_dir(tmp_path, f'[auth]\ncookie_secret = "{DEMO_SECRET}"\n',
                      script="from fastapi import FastAPI\napi = FastAPI()\n")
-    result = start(folder, "app.py", "--server.useStarlette", "true")
-    assert_refused(result, "server.useStarlette is true", "defines an ASGI app ('api')",
+    result = start(folder, "app.py")
+    assert_refused(result, "defines an ASGI app ('api')",
                    "refusing to serve demo credentials on every network interface")

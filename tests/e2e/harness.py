@@ -19,6 +19,49 @@ import pytest
 import requests
 
 APPS = Path(__file__).parent / "apps"
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Generation:
+    """A Streamlit server generation the end-to-end suites run against.
+
+    ``command`` starts ``streamlit-auth`` in the virtualenv that has that Streamlit;
+    ``server`` is what ``streamlit-auth --version`` names ("Tornado" or "Starlette").
+    """
+
+    name: str
+    streamlit_version: str
+    server: str
+    command: tuple[str, ...]
+    extra_args: tuple[str, ...] = ()
+
+    @property
+    def starlette(self) -> bool:
+        return self.server == "Starlette"
+
+
+#: Streamlit 1.56 (this interpreter's Streamlit) on its Tornado server and on its Starlette
+#: server (``server.useStarlette``), and 1.67 (Starlette, ``.venv-st167``).
+GENERATIONS: dict[str, Generation] = {
+    "st156": Generation("st156", "1.56.0", "Tornado", (sys.executable, "-m", "stauth_server")),
+    "st156s": Generation("st156s", "1.56.0", "Starlette", (sys.executable, "-m", "stauth_server"),
+                         ("--server.useStarlette", "true")),
+    "st167": Generation("st167", "1.67.0", "Starlette",
+                        (str(REPO / ".venv-st167" / "bin" / "python"), "-m", "stauth_server")),
+}
+
+
+def check_generation(generation: Generation) -> None:
+    """Fail (never skip) when the generation's virtualenv is missing or has another Streamlit."""
+    python = generation.command[0]
+    if not os.path.exists(python):
+        pytest.fail(f"{python} is missing: run scripts/setup-test-env.sh")
+    found = subprocess.run([python, "-c", "import streamlit; print(streamlit.__version__)"],
+                           capture_output=True, text=True).stdout.strip()
+    if found != generation.streamlit_version:
+        pytest.fail(f"{python} has Streamlit {found!r}, not {generation.streamlit_version}: "
+                    "run scripts/setup-test-env.sh")
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -58,20 +101,20 @@ def run_app(
     base_path_on_command_line: bool = True,
     extra_args: Sequence[str] = (),
     tmp_path: Path,
+    generation: Generation,
     env: dict[str, str] | None = None,
     timeout: float = 45.0,
     port: int | None = None,
-    command: Sequence[str] = (sys.executable, "-m", "stauth_server"),
 ) -> Iterator[RunningApp]:
     """Run ``streamlit-auth run`` in ``app_dir`` until healthy; stop it afterwards.
 
     ``base_path`` is where the app is served; pass ``base_path_on_command_line=False``
-    when a config file or environment variable sets it instead. ``command`` is how
-    ``streamlit-auth`` is started (another virtualenv's entry point, for instance).
+    when a config file or environment variable sets it instead. ``generation`` (the
+    ``generation`` fixture: every suite runs on each) says which Streamlit serves it.
     """
     port = port or free_port()
     cmd = [
-        *command, "run", script,
+        *generation.command, "run", script, *generation.extra_args,
         "--server.port", str(port), "--server.address", "127.0.0.1",
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
         "--server.fileWatcherType", "none",

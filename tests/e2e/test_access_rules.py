@@ -21,7 +21,7 @@ def password(user: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def rbac(tmp_path_factory):
+def rbac(tmp_path_factory, generation):
     tmp = tmp_path_factory.mktemp("rbac")
     app_dir = tmp / "app"
     shutil.copytree(APPS / "rbac", app_dir)
@@ -47,7 +47,7 @@ editor = ["domain:example.org"]
 staff = ["admin"]
 about = "public"
 """)
-    with run_app(app_dir, tmp_path=tmp) as app:
+    with run_app(app_dir, generation=generation, tmp_path=tmp) as app:
         yield app
 
 

@@ -13,14 +13,14 @@ TOUR = APPS / "tour"
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    with run_app(TOUR, routes=["api.py"], tmp_path=tmp_path_factory.mktemp("tour")) as running:
+def app(tmp_path_factory, generation):
+    with run_app(TOUR, routes=["api.py"], generation=generation, tmp_path=tmp_path_factory.mktemp("tour")) as running:
         yield running
 
 
 @pytest.fixture(scope="module")
-def sub_app(tmp_path_factory):
-    with run_app(TOUR, routes=["api.py"], base_path="sub", tmp_path=tmp_path_factory.mktemp("sub")) as running:
+def sub_app(tmp_path_factory, generation):
+    with run_app(TOUR, routes=["api.py"], base_path="sub", generation=generation, tmp_path=tmp_path_factory.mktemp("sub")) as running:
         yield running
 
 
@@ -129,8 +129,14 @@ def test_handler_error_is_a_generic_500_without_traceback(app):
     assert "secret detail" in app.log()  # the traceback goes to the server log only
 
 
-def test_raw_tornado_mount_is_served(app):
-    assert requests.get(app.url("/api/raw"), timeout=5).json() == {"raw": True}
+def test_raw_mount_is_served(app, generation):
+    """``sa.mount_tornado`` on Tornado, ``sa.mount_asgi`` (a Starlette app) on Starlette."""
+    answer = requests.get(app.url("/api/raw"), timeout=5).json()
+    assert answer["raw"] is True
+    if generation.starlette:
+        assert answer["root_path"] == app.base_path + "/api/raw"
+        nested = requests.get(app.url("/api/raw/deeper/x"), timeout=5).json()
+        assert nested["path"] == app.base_path + "/api/raw/deeper/x"
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def example(tmp_path_factory):
-    with run_app(REPO, "examples/app.py", tmp_path=tmp_path_factory.mktemp("example")) as running:
+def example(tmp_path_factory, generation):
+    with run_app(REPO, "examples/app.py", generation=generation, tmp_path=tmp_path_factory.mktemp("example")) as running:
         yield running
 
 

@@ -50,13 +50,13 @@ group_search_base = "{GROUPS}"
 
 
 @pytest.fixture(scope="module", params=["template", "search"])
-def ldap_app(request, tmp_path_factory):
+def ldap_app(request, tmp_path_factory, generation):
     tmp = tmp_path_factory.mktemp("ldap")
     app_dir = tmp / "app"
     shutil.copytree(APPS / "ldap", app_dir)
     with run_slapd(tmp) as uri:
         write_secrets(app_dir, secrets_toml(f'server_uri = "{uri}"\n{HOW[request.param]}'))
-        with run_app(app_dir, tmp_path=tmp) as app:
+        with run_app(app_dir, generation=generation, tmp_path=tmp) as app:
             yield app
 
 
@@ -124,7 +124,7 @@ def test_an_empty_password_is_never_an_anonymous_bind(context, ldap_app):
     assert context.request.get(ldap_app.url("/auth/userinfo")).status == 401
 
 
-def test_directory_down_is_a_clear_error_and_no_login(browser, tmp_path):
+def test_directory_down_is_a_clear_error_and_no_login(browser, tmp_path, generation):
     app_dir = tmp_path / "app"
     shutil.copytree(APPS / "ldap", app_dir)
     write_secrets(app_dir, f"""
@@ -134,7 +134,7 @@ cookie_secret = "{SECRET}"
 server_uri = "ldap://127.0.0.1:{free_port()}"
 user_dn_template = "uid={{username}},ou=people,dc=example,dc=org"
 """)
-    with run_app(app_dir, tmp_path=tmp_path) as app:
+    with run_app(app_dir, generation=generation, tmp_path=tmp_path) as app:
         context = browser.new_context()
         try:
             page = ldap_sign_in(context, app, "alice", "whatever-password")
@@ -241,12 +241,12 @@ def test_start_tls_against_a_directory_without_tls_is_refused_not_sent_in_the_cl
 
 # --- Chromium over TLS ----------------------------------------------------------------------
 
-def test_chromium_signs_in_over_ldaps(browser, tls_directory, tmp_path):
+def test_chromium_signs_in_over_ldaps(browser, tls_directory, tmp_path, generation):
     app_dir = tmp_path / "app"
     shutil.copytree(APPS / "ldap", app_dir)
     write_secrets(app_dir, secrets_toml(f'server_uri = "{tls_directory.ldaps_uri}"\n{HOW["template"]}\n'
                                         f'ca_file = "{tls_directory.ca.file}"'))
-    with run_app(app_dir, tmp_path=tmp_path) as app:
+    with run_app(app_dir, generation=generation, tmp_path=tmp_path) as app:
         context = browser.new_context()
         try:
             page = ldap_sign_in(context, app, "Alice", PASSWORDS["alice"])
@@ -256,12 +256,12 @@ def test_chromium_signs_in_over_ldaps(browser, tls_directory, tmp_path):
             context.close()
 
 
-def test_an_untrusted_directory_certificate_is_a_clear_error_never_a_5xx(browser, tls_directory, other_ca, tmp_path):
+def test_an_untrusted_directory_certificate_is_a_clear_error_never_a_5xx(browser, tls_directory, other_ca, tmp_path, generation):
     app_dir = tmp_path / "app"
     shutil.copytree(APPS / "ldap", app_dir)
     write_secrets(app_dir, secrets_toml(f'server_uri = "{tls_directory.ldap_uri}"\n{HOW["template"]}\n'
                                         f'start_tls = true\nca_file = "{other_ca.file}"'))
-    with run_app(app_dir, tmp_path=tmp_path) as app:
+    with run_app(app_dir, generation=generation, tmp_path=tmp_path) as app:
         context = browser.new_context()
         try:
             page = context.new_page()

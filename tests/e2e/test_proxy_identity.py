@@ -31,7 +31,7 @@ def note(request: sa.Request) -> dict:
 
 
 @pytest.fixture(scope="module")
-def proxied(tmp_path_factory):
+def proxied(tmp_path_factory, generation):
     tmp = tmp_path_factory.mktemp("proxy")
     app_dir = tmp / "app"
     shutil.copytree(APPS / "proxy", app_dir)
@@ -47,7 +47,7 @@ trusted_proxies = ["{TRUSTED}/32"]
 [auth.roles]
 admin = ["group:admins"]
 """)
-    with run_app(app_dir, tmp_path=tmp) as app:
+    with run_app(app_dir, generation=generation, tmp_path=tmp) as app:
         yield app
 
 

@@ -51,11 +51,11 @@ def health_times(app, count: int = 5) -> list[float]:
     return times
 
 
-def test_sign_in_and_out_reach_the_open_tab_on_the_other_replica(context, tmp_path):
+def test_sign_in_and_out_reach_the_open_tab_on_the_other_replica(context, tmp_path, generation):
     with run_redis(tmp_path) as redis_url:
         app_dir = make_app(tmp_path, secrets=f'cookie_secrets = ["{OLD_SECRET}"]', store=redis_url)
-        with run_app(app_dir, tmp_path=tmp_path, env=STREAMLIT_SECRET) as one, \
-                run_app(app_dir, tmp_path=tmp_path, env=STREAMLIT_SECRET) as two:
+        with run_app(app_dir, generation=generation, tmp_path=tmp_path, env=STREAMLIT_SECRET) as one, \
+                run_app(app_dir, generation=generation, tmp_path=tmp_path, env=STREAMLIT_SECRET) as two:
             # Cookies are per host: both tabs share the browser's jar, Streamlit's XSRF cookie included.
             on_two = context.new_page()
             on_two.goto(two.url("/"))
@@ -89,12 +89,12 @@ def test_sign_in_and_out_reach_the_open_tab_on_the_other_replica(context, tmp_pa
     assert sign_in_latency < BUS_LIMIT and sign_out_latency < BUS_LIMIT
 
 
-def test_redis_slow_then_down_then_back(browser, context, tmp_path):
+def test_redis_slow_then_down_then_back(browser, context, tmp_path, generation):
     with run_redis(tmp_path) as redis_url:
         redis_port = str(urlsplit(redis_url).port)
         redis_pid = int((tmp_path / "redis.pid").read_text())
         app_dir = make_app(tmp_path, secrets=f'cookie_secret = "{OLD_SECRET}"', store=redis_url)
-        with run_app(app_dir, tmp_path=tmp_path, env={"STREAMLIT_AUTH_MAINTENANCE_SECONDS": "1"}) as app, \
+        with run_app(app_dir, generation=generation, tmp_path=tmp_path, env={"STREAMLIT_AUTH_MAINTENANCE_SECONDS": "1"}) as app, \
                 ThreadPoolExecutor(2) as pool:
             page = sign_in(context, app)
             cookies = jar(context)

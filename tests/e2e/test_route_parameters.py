@@ -17,8 +17,8 @@ ROUTE_PARAMS = APPS / "route_params"
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    with run_app(ROUTE_PARAMS, routes=["api.py"], tmp_path=tmp_path_factory.mktemp("route_params")) as running:
+def app(tmp_path_factory, generation):
+    with run_app(ROUTE_PARAMS, routes=["api.py"], generation=generation, tmp_path=tmp_path_factory.mktemp("route_params")) as running:
         yield running
 
 

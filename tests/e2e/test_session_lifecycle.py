@@ -96,16 +96,16 @@ def userinfo(context, app) -> requests.Response:
 # --- 1. restarts ------------------------------------------------------------------------
 
 
-def test_a_restart_keeps_users_signed_in_across_a_secret_rotation(context, tmp_path):
+def test_a_restart_keeps_users_signed_in_across_a_secret_rotation(context, tmp_path, generation):
     """Default store (no ``[auth.store]``): stop, rotate the secrets, start on the same port."""
     app_dir = make_app(tmp_path, secrets=f'cookie_secret = "{OLD_SECRET}"', store=None)
     port = free_port()
-    with run_app(app_dir, port=port, tmp_path=tmp_path) as app:
+    with run_app(app_dir, port=port, generation=generation, tmp_path=tmp_path) as app:
         page = sign_in(context, app)
         page.get_by_text(who("alice")).wait_for()
         before = userinfo(context, app).json()
     write_config(app_dir, secrets=f'cookie_secrets = ["{NEW_SECRET}", "{OLD_SECRET}"]', store=None)
-    with run_app(app_dir, port=port, tmp_path=tmp_path) as app:
+    with run_app(app_dir, port=port, generation=generation, tmp_path=tmp_path) as app:
         page.reload()
         page.get_by_text(who("alice")).wait_for()
         page.get_by_text("logged-in=True").wait_for()
@@ -115,13 +115,13 @@ def test_a_restart_keeps_users_signed_in_across_a_secret_rotation(context, tmp_p
         assert (before["id"], before["email"]) == (after.json()["id"], after.json()["email"]) == same
 
 
-def test_with_a_memory_store_a_restart_signs_everyone_out(context, tmp_path):
+def test_with_a_memory_store_a_restart_signs_everyone_out(context, tmp_path, generation):
     app_dir = make_app(tmp_path, secrets=f'cookie_secret = "{OLD_SECRET}"', store="memory://")
     port = free_port()
-    with run_app(app_dir, port=port, tmp_path=tmp_path) as app:
+    with run_app(app_dir, port=port, generation=generation, tmp_path=tmp_path) as app:
         page = sign_in(context, app)
         page.get_by_text(who("alice")).wait_for()
-    with run_app(app_dir, port=port, tmp_path=tmp_path) as app:
+    with run_app(app_dir, port=port, generation=generation, tmp_path=tmp_path) as app:
         page.reload()
         page.get_by_text("logged-in=False").wait_for()
         page.get_by_text("who=- email=- roles=-").wait_for()
@@ -132,10 +132,10 @@ def test_with_a_memory_store_a_restart_signs_everyone_out(context, tmp_path):
 # --- 2. the default location ----------------------------------------------------------------
 
 
-def test_the_default_store_is_an_owner_only_file_beside_the_app_without_readable_identity(context, tmp_path):
+def test_the_default_store_is_an_owner_only_file_beside_the_app_without_readable_identity(context, tmp_path, generation):
     app_dir = make_app(tmp_path, secrets=f'cookie_secret = "{OLD_SECRET}"', store=None)
     database = app_dir / ".streamlit" / "stauth-sessions.db"
-    with run_app(app_dir, tmp_path=tmp_path) as app:
+    with run_app(app_dir, generation=generation, tmp_path=tmp_path) as app:
         page = sign_in(context, app)
         page.get_by_text(who("alice")).wait_for()
         assert database.is_file()
@@ -154,12 +154,12 @@ def test_the_default_store_is_an_owner_only_file_beside_the_app_without_readable
 
 
 @pytest.fixture(scope="module")
-def accounts_app(tmp_path_factory):
+def accounts_app(tmp_path_factory, generation):
     """One server, maintenance every second, a per-module SQLite store; one account per test."""
     tmp = tmp_path_factory.mktemp("accounts")
     app_dir = make_app(tmp, secrets=f'cookie_secret = "{OLD_SECRET}"', store=f"sqlite:///{tmp}/sessions.db",
                        users=tuple(EMAIL))
-    with run_app(app_dir, tmp_path=tmp, env={"STREAMLIT_AUTH_MAINTENANCE_SECONDS": str(MAINTENANCE)}) as app:
+    with run_app(app_dir, generation=generation, tmp_path=tmp, env={"STREAMLIT_AUTH_MAINTENANCE_SECONDS": str(MAINTENANCE)}) as app:
         yield app, UsersFile(app_dir / "users.toml")
 
 

@@ -14,7 +14,7 @@ from .test_sign_in import SECRET, write_secrets
 
 
 @pytest.fixture(scope="module")
-def replicas(tmp_path_factory):
+def replicas(tmp_path_factory, generation):
     tmp = tmp_path_factory.mktemp("replicas")
     app_dir = tmp / "app"
     shutil.copytree(APPS / "native_login", app_dir)
@@ -32,7 +32,7 @@ server_metadata_url = "{op.metadata_url}"
 [auth.store]
 url = "{redis_url}"
 """)
-        with run_app(app_dir, port=port_a, tmp_path=tmp) as a, run_app(app_dir, port=port_b, tmp_path=tmp) as b:
+        with run_app(app_dir, port=port_a, generation=generation, tmp_path=tmp) as a, run_app(app_dir, port=port_b, generation=generation, tmp_path=tmp) as b:
             yield a, b
 
 

@@ -23,7 +23,7 @@ def write_secrets(app_dir: Path, text: str) -> None:
 
 
 @pytest.fixture(scope="module", params=["", "sub"], ids=["root", "base-path"])
-def native(request, tmp_path_factory):
+def native(request, tmp_path_factory, generation):
     """The native-style app, one default provider, access tokens living 6 s."""
     base = request.param
     tmp = tmp_path_factory.mktemp("native")
@@ -42,7 +42,7 @@ server_metadata_url = "{op.metadata_url}"
 expose_tokens = ["access"]
 client_kwargs = {{ scope = "openid email profile groups offline_access", prompt = "consent" }}
 """)
-        with run_app(app_dir, routes=["api.py"], base_path=base, port=port, tmp_path=tmp,
+        with run_app(app_dir, routes=["api.py"], base_path=base, port=port, generation=generation, tmp_path=tmp,
                      env={"STREAMLIT_AUTH_MAINTENANCE_SECONDS": "2"}) as app:
             yield app, op
 

@@ -13,7 +13,7 @@ from .test_sign_in import SECRET, write_secrets
 
 
 @pytest.fixture(scope="module", params=["", "sub"], ids=["root", "base-path"])
-def multi(request, tmp_path_factory):
+def multi(request, tmp_path_factory, generation):
     base = request.param
     tmp = tmp_path_factory.mktemp("multi")
     app_dir = tmp / "app"
@@ -50,7 +50,7 @@ client_id = "x"
 client_secret = "y"
 server_metadata_url = "http://127.0.0.1:{closed}/.well-known/openid-configuration"
 """)
-        with run_app(app_dir, base_path=base, port=port, tmp_path=tmp,
+        with run_app(app_dir, base_path=base, port=port, generation=generation, tmp_path=tmp,
                      env={"STREAMLIT_AUTH_MAINTENANCE_SECONDS": "2"}) as app:
             yield app, alpha, beta
 

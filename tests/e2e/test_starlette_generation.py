@@ -1,6 +1,6 @@
 """End to end on Streamlit 1.67 (the Starlette/uvicorn server generation), in Chromium.
 
-Runs ``.venv-st167/bin/streamlit-auth run`` (built by scripts/setup-test-env.sh): the login
+Runs ``.venv-st167``'s ``streamlit-auth run`` (built by scripts/setup-test-env.sh): the login
 page, password sign-in, ``st.user`` from our session on the websocket, ``/auth/userinfo``,
 ``sa.cookies.set``, an ``@sa.route`` endpoint, logout, and uvicorn's proxy headers off.
 """
@@ -23,13 +23,11 @@ STREAMLIT_AUTH = VENV / "bin" / "streamlit-auth"
 PASSWORD = "alice-password-123"
 
 
+pytestmark = pytest.mark.generations("st167")
+
+
 @pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    if not STREAMLIT_AUTH.exists():
-        pytest.fail(f"{STREAMLIT_AUTH} is missing: run scripts/setup-test-env.sh")
-    version = subprocess.run([str(VENV / "bin" / "python"), "-c", "import streamlit; print(streamlit.__version__)"],
-                             capture_output=True, text=True, check=True).stdout.strip()
-    assert version == "1.67.0", f"{VENV} has Streamlit {version}: run scripts/setup-test-env.sh"
+def app(tmp_path_factory, generation):
     tmp = tmp_path_factory.mktemp("st167")
     app_dir = tmp / "app"
     shutil.copytree(APPS / "starlette_gen", app_dir)
@@ -44,7 +42,7 @@ routes = ["api.py"]
 [auth.local]
 users_file = "users.toml"
 """)
-    with run_app(app_dir, tmp_path=tmp, command=[str(STREAMLIT_AUTH)]) as running:
+    with run_app(app_dir, generation=generation, tmp_path=tmp) as running:
         yield running
 
 

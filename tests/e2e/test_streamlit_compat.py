@@ -9,8 +9,8 @@ from .harness import APPS, run_app
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    with run_app(APPS / "compat", tmp_path=tmp_path_factory.mktemp("compat")) as running:
+def app(tmp_path_factory, generation):
+    with run_app(APPS / "compat", generation=generation, tmp_path=tmp_path_factory.mktemp("compat")) as running:
         yield running
 
 

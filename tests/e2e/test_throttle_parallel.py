@@ -15,7 +15,7 @@ from .test_sign_in import SECRET, write_secrets
 
 
 @pytest.fixture()
-def app(tmp_path):
+def app(tmp_path, generation):
     app_dir = tmp_path / "app"
     shutil.copytree(APPS / "rbac", app_dir)
     subprocess.run([sys.executable, "-m", "stauth_server", "users", "add", "users.toml", "alice",
@@ -31,7 +31,7 @@ users_file = "users.toml"
 [auth.store]
 url = "memory://"
 """)
-    with run_app(app_dir, tmp_path=tmp_path) as running:
+    with run_app(app_dir, generation=generation, tmp_path=tmp_path) as running:
         yield running
 
 

@@ -124,3 +124,20 @@ def test_authorization_schemes_browsers_replay_are_ambient(value):
 @pytest.mark.parametrize("value", ["Bearer eyJhbGciOi", "Token abc", "", "Basicx YQ=="])
 def test_authorization_a_script_must_set_is_not_ambient(value):
     assert carries_ambient_credentials({"Authorization": value}) is False
+
+
+# --- the XSRF cookie the login page mints follows server.xsrfCookieSameSite (1.59+) ---------
+
+
+@pytest.mark.parametrize("samesite, attributes", [
+    (None, "; Path=/"),
+    ("lax", "; Path=/; SameSite=Lax"),
+    ("strict", "; Path=/; SameSite=Strict"),
+    ("none", "; Path=/; SameSite=None; Secure"),
+])
+def test_a_minted_xsrf_cookie_carries_the_hosts_samesite(samesite, attributes):
+    from stauth_server.web.xsrf import form_token
+
+    token = form_token({}, "_streamlit_xsrf", samesite)
+    assert token.set_cookie == f"_streamlit_xsrf={token.value}{attributes}"
+    assert form_token({"_streamlit_xsrf": token.value}, "_streamlit_xsrf", samesite).set_cookie is None

@@ -601,3 +601,58 @@ def test_async_exception_is_a_generic_500(registry, make_request, caplog):
 def test_http_error_status_must_be_4xx_or_5xx(status):
     with pytest.raises(ValueError):
         HTTPError(status, "x")
+
+
+# --- sa.mount_asgi (Starlette server) and which server serves which mount -----------------
+
+
+async def asgi_app(scope, receive, send):  # pragma: no cover - never called here
+    pass
+
+
+@pytest.mark.parametrize("prefix", ["api", "/api/", "/api/{x}", "/api/(.*)", "/", "", None, "/a b"])
+def test_asgi_mount_prefix_must_be_a_literal_path(registry, prefix):
+    with pytest.raises(RouteError, match="mount_asgi prefix must be a literal path"):
+        registry.mount_asgi(prefix, asgi_app)
+
+
+def test_asgi_mount_needs_an_app_and_may_not_overlap_another(registry):
+    with pytest.raises(RouteError, match="expected an ASGI app"):
+        registry.mount_asgi("/v2", "not an app")
+    registry.mount_asgi("/v2", asgi_app)
+    with pytest.raises(RouteError, match="overlaps"):
+        registry.mount_asgi("/v2/inner", asgi_app)
+
+
+@pytest.mark.parametrize("prefix", ["/_stcore", "/_stcore/x", "/auth", "/_stauth/cookies", "/static", "/media"])
+def test_asgi_mount_on_a_reserved_prefix_is_refused(registry, prefix):
+    registry.mount_asgi(prefix, asgi_app)
+    with pytest.raises(RouteError, match="ASGI app asgi_app mounted at"):
+        registry.check_reserved(internals.STREAMLIT_RESERVED_PREFIXES, STATIC_NAMES)
+
+
+def test_asgi_mount_may_not_shadow_a_route(registry):
+    registry.add("/v2/items", ok)
+    registry.mount_asgi("/v2", asgi_app)
+    with pytest.raises(RouteError, match="would shadow"):
+        registry.check_reserved(internals.STREAMLIT_RESERVED_PREFIXES, STATIC_NAMES)
+
+
+def test_asgi_mount_holds_its_prefix_and_below_only(registry):
+    registry.mount_asgi("/v2", asgi_app)
+    assert registry.asgi_mount_for("/v2") == ("/v2", asgi_app)
+    assert registry.asgi_mount_for("/v2/items/1") == ("/v2", asgi_app)
+    assert registry.asgi_mount_for("/v2x") is None
+    assert registry.asgi_mount_for("/v") is None
+
+
+def test_each_server_refuses_the_mount_it_cannot_serve_naming_the_alternative(registry):
+    registry.mount("/hooks", object)
+    registry.check_server(starlette=False)
+    with pytest.raises(RouteError, match=r"sa.mount_tornado\('/hooks'\).*sa.mount_asgi"):
+        registry.check_server(starlette=True)
+    registry.clear()
+    registry.mount_asgi("/v2", asgi_app)
+    registry.check_server(starlette=True)
+    with pytest.raises(RouteError, match=r"sa.mount_asgi\('/v2'\).*Starlette"):
+        registry.check_server(starlette=False)

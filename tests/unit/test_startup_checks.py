@@ -134,11 +134,18 @@ def test_a_missing_users_file_is_left_to_the_config_check(tmp_path):
 # --- what Streamlit would serve without us ----------------------------------------------
 
 
-def test_use_starlette_is_refused_naming_the_option_and_where_it_was_set():
+def test_use_starlette_is_served_when_its_packages_are_installed():
+    assert starlette_server_problem(True, "/srv/app/.streamlit/config.toml") is None
+
+
+def test_use_starlette_without_starlette_names_the_option_its_source_and_the_fix(monkeypatch):
+    import stauth_server.cli.startup_checks as checks
+
+    monkeypatch.setattr(checks.importlib.util, "find_spec", lambda name: None)
     problem = starlette_server_problem(True, "/srv/app/.streamlit/config.toml")
     assert problem is not None
     assert "server.useStarlette is true (from /srv/app/.streamlit/config.toml)" in problem
-    assert "set it to false" in problem
+    assert "starlette and uvicorn are not installed" in problem and "set server.useStarlette to false" in problem
 
 
 def test_the_tornado_server_passes():

@@ -69,3 +69,60 @@ def test_another_identity_naming_the_session_id_gets_a_new_session(sessions, int
 def test_a_visitor_resumes_their_own_visitor_session(sessions):
     sessions["alice-session"] = info_of(ANONYMOUS)
     assert connect(ANONYMOUS, "alice-session") == "alice-session"
+
+
+# --- signed-out sessions are never resumed (Streamlit 1.67's st.logout, on every generation) ---
+
+
+@pytest.fixture
+def ended(monkeypatch):
+    from stauth_server.streamlit import resumption
+
+    marked: list[str] = []
+    monkeypatch.setattr(internals, "mark_session_nonresumable", marked.append)
+    monkeypatch.setattr(resumption, "ENDED", resumption.EndedSessions())
+    return marked
+
+
+def test_a_signed_out_session_is_never_resumed_even_by_a_visitor_matching_its_dict(sessions, ended):
+    from stauth_server.streamlit.resumption import end_resumption
+
+    sessions["alice-session"] = info_of(ANONYMOUS)   # the sign-out push already emptied st.user
+    end_resumption("alice-session")
+    assert ended == ["alice-session"]                 # Streamlit 1.67 is told too
+    assert connect(ANONYMOUS, "alice-session") is None
+    assert connect(ALICE, "alice-session") is None
+
+
+def test_a_sign_out_push_ends_resumption_but_a_sign_in_push_does_not(sessions, ended):
+    from stauth_server.streamlit import identity_bus
+
+    service = SimpleNamespace(config=ServerConfig())
+    sessions["visitor-tab"] = info_of(ANONYMOUS)
+    sessions["alice-session"] = info_of(ALICE)
+    reruns: list[str] = []
+    import stauth_server.streamlit.internals as live_internals
+
+    original = live_internals.request_rerun
+    live_internals.request_rerun = reruns.append
+    try:
+        identity_bus.apply_identity("visitor-tab", None, ALICE, service)      # signed in: may resume
+        identity_bus.apply_identity("alice-session", None, ANONYMOUS, service)  # signed out: never
+    finally:
+        live_internals.request_rerun = original
+    assert ended == ["alice-session"]
+    assert sessions["alice-session"] == info_of(ANONYMOUS)
+    assert reruns == ["visitor-tab", "alice-session"]
+
+
+def test_the_ended_mark_expires_long_after_any_disconnected_session(monkeypatch):
+    from stauth_server.streamlit import resumption
+
+    monkeypatch.setattr(internals, "mark_session_nonresumable", lambda sid: None)
+    ended = resumption.EndedSessions()
+    now = [1000.0]
+    monkeypatch.setattr(resumption.time, "monotonic", lambda: now[0])
+    ended.end("s")
+    assert "s" in ended
+    now[0] += resumption.ENDED_TTL_SECONDS + 1
+    assert "s" not in ended

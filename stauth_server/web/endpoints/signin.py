@@ -90,7 +90,7 @@ def _login_page(request: HttpRequest, ctx: WebContext, next_path: str, error: st
                 username: str = "", status: int = 200) -> HttpResponse:
     service = ctx.signin()
     providers = [(name, p.display_name) for name, p in service.providers.items()]
-    token = form_token(request.cookies, ctx.xsrf_cookie_name)
+    token = form_token(request.cookies, ctx.xsrf_cookie_name, ctx.xsrf_cookie_samesite)
     page = login_page(ctx.app_path("/auth/login"), providers, next_path, password_sources=service.password_sources,
                       xsrf_form_html=token.form_html(), error=error, username=username, theme=ctx.theme,
                       template=service.login_template)
@@ -194,7 +194,7 @@ async def logout(request: HttpRequest, ctx: WebContext) -> HttpResponse:
         raise HTTPError(405, "Method Not Allowed")
     if request.header("Sec-Fetch-Site").lower() in ("same-origin", "none"):
         return await _logout(request, ctx)
-    token = form_token(request.cookies, ctx.xsrf_cookie_name)
+    token = form_token(request.cookies, ctx.xsrf_cookie_name, ctx.xsrf_cookie_samesite)
     page = logout_confirm_page(ctx.app_path("/auth/logout"), token.form_html(), ctx.app_path("/"))
     return _with_xsrf(HttpResponse.html(page), token.set_cookie)
 

@@ -1,8 +1,7 @@
 """Endpoints of the end-to-end test app."""
 
-import tornado.web
-
 import stauth_server as sa
+from stauth_server.streamlit.internals import server_generation
 
 NOTES: list[str] = []
 
@@ -31,9 +30,20 @@ def boom(request: sa.Request) -> dict:
     raise RuntimeError("secret detail that must not leak")
 
 
-class RawHandler(tornado.web.RequestHandler):
-    def get(self) -> None:
-        self.write({"raw": True})
+if server_generation() == "tornado":  # Streamlit 1.56
+    import tornado.web
 
+    class RawHandler(tornado.web.RequestHandler):
+        def get(self) -> None:
+            self.write({"raw": True})
 
-sa.mount_tornado("/api/raw", RawHandler)
+    sa.mount_tornado("/api/raw", RawHandler)
+else:  # Streamlit 1.57+ (or 1.56 with server.useStarlette)
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def raw(request):
+        return JSONResponse({"raw": True, "path": request.url.path, "root_path": request.scope["root_path"]})
+
+    sa.mount_asgi("/api/raw", Starlette(routes=[Route("/", raw), Route("/{rest:path}", raw)]))

@@ -7,8 +7,9 @@ methods, paths, headers and bodies. The property is the one the design promises:
 hostile input ends in a 4xx (or a normal answer), never a 5xx, and no exception is
 raised or logged on the way, even one a catch-all turns into a polite 4xx.
 
-All examples of a property share one server (pytest-tornado's, on this test's IOLoop)
-and its state: sessions, the throttle and the store fill up as they would in production.
+Each property runs on both adapters (Tornado, and the ASGI front under uvicorn). All
+examples of a property share one server (the adapter's, see conftest.py) and its state:
+sessions, the throttle and the store fill up as they would in production.
 ``STAUTH_FUZZ_EXAMPLES`` sets the number of examples (60 by default; scripts/fuzz.py
 raises it).
 """
@@ -25,7 +26,6 @@ from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import pytest
-import tornado.web
 from hypothesis import given
 from hypothesis import strategies as st
 from tornado.httpclient import HTTPClientError, HTTPRequest, HTTPResponse
@@ -42,7 +42,6 @@ from stauth_server.core import hooks  # noqa: E402
 from stauth_server.core.store.memory import MemoryStore  # noqa: E402
 from stauth_server.core.oidc.client import OIDCClient  # noqa: E402
 from stauth_server.web.routes import KNOWN_METHODS, RouteRegistry  # noqa: E402
-from stauth_server.tornado.server import build_handlers  # noqa: E402
 from stauth_server.core.session_cookie import HOST_PREFIX, SESSION_COOKIE, Sealer  # noqa: E402
 from stauth_server.core.signin import SignInService, login_cookie_name  # noqa: E402
 from stauth_server.core.sources.local import LocalAccount, UsersFile, hash_password  # noqa: E402
@@ -99,11 +98,12 @@ def service(op, tmp_path, monkeypatch) -> SignInService:
 
 
 @pytest.fixture
-def app(routes, service, streamlit_option) -> tornado.web.Application:
-    streamlit_option("server.baseUrlPath", BASE.strip("/"))
-    return tornado.web.Application(
-        build_handlers(routes, service), xsrf_cookies=True, xsrf_cookie_name=XSRF_COOKIE, cookie_secret="x",
-    )
+def base_path() -> str:
+    return BASE.strip("/")
+
+
+#: Access-log lines (a 5xx is reported from its status, not its log line).
+ACCESS_LOGS = ("tornado.access", "uvicorn.access")
 
 
 class ServerLog(logging.Handler):
@@ -114,7 +114,7 @@ class ServerLog(logging.Handler):
         self.records: list[logging.LogRecord] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.exc_info or (record.levelno >= logging.ERROR and record.name != "tornado.access"):
+        if record.exc_info or (record.levelno >= logging.ERROR and record.name not in ACCESS_LOGS):
             self.records.append(record)
 
     def report(self) -> str:
@@ -131,13 +131,13 @@ def server_log():
 
 
 @pytest.fixture
-def origin(http_port) -> str:
+def origin(base_url) -> str:
     """The test server's own origin, as a browser on its pages would send it."""
-    return f"http://127.0.0.1:{http_port}"
+    return base_url
 
 
 @pytest.fixture
-def send(io_loop, http_client, origin, server_log):
+def send(io_loop, client, origin, server_log):
     """``send(path, method=..., headers=..., body=...)`` -> the response, synchronously.
 
     Raises ``ServerError`` for a 5xx (or no answer at all) and ``UnhandledError`` when the
@@ -151,7 +151,7 @@ def send(io_loop, http_client, origin, server_log):
                               allow_nonstandard_methods=True, connect_timeout=60, request_timeout=60,
                               decompress_response=False)
         try:
-            response = io_loop.run_sync(lambda: http_client.fetch(request, raise_error=False))
+            response = io_loop.run_sync(lambda: client.fetch(request, raise_error=False))
         except (OSError, HTTPClientError) as exc:
             raise ServerError(f"{method} {path}: no answer ({exc!r})\n{server_log.report()}") from None
         if response.code >= 500:

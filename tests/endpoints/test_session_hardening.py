@@ -12,7 +12,6 @@ from types import MappingProxyType
 from urllib.parse import urlencode
 
 import pytest
-import tornado.web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "oidc"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
@@ -23,18 +22,17 @@ from rp_helpers import REDIRECT_URI, SECRET, provider_config  # noqa: E402
 
 import stauth_server as sa  # noqa: E402
 from stauth_server.core import hooks  # noqa: E402
-from stauth_server.tornado.auth_handlers import STORE_DOWN, security_headers  # noqa: E402
+from stauth_server.web.endpoints.signin import security_headers  # noqa: E402
+from stauth_server.web.errors import STORE_DOWN  # noqa: E402
 from stauth_server.core.config import ServerConfig  # noqa: E402
 from stauth_server.core.store import StoreUnavailable  # noqa: E402
 from stauth_server.core.store.memory import MemoryStore  # noqa: E402
 from stauth_server.core.oidc.client import OIDCClient  # noqa: E402
 from stauth_server.web.routes import RouteRegistry  # noqa: E402
-from stauth_server.tornado.server import build_handlers  # noqa: E402
 from stauth_server.core.signin import SignInService  # noqa: E402
 from stauth_server.core.sources.local import LocalAccount, UsersFile, hash_password  # noqa: E402
 from stauth_server.core.sources.proxy import ProxyConfig  # noqa: E402
 
-XSRF_COOKIE = "_streamlit_xsrf"
 SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}
 HTML = {"Accept": "text/html"}
 JSON = {"Accept": "application/json"}
@@ -135,10 +133,8 @@ def service(op, store, users_path, frame_ancestors) -> SignInService:
 
 
 @pytest.fixture
-def app(routes, service, streamlit_option):
-    streamlit_option("server.baseUrlPath", "base")
-    return tornado.web.Application(build_handlers(routes, service), xsrf_cookies=True, xsrf_cookie_name=XSRF_COOKIE,
-                                   cookie_secret="x")
+def base_path() -> str:
+    return "base"
 
 
 def set_cookies(response) -> dict[str, str]:

@@ -32,6 +32,7 @@ def routes() -> RouteRegistry:
     return registry
 
 
+# Tornado-only: ``under_base`` builds the Tornado adapter's URL regexes.
 def test_base_prefix_is_normalised(app):
     assert base_prefix() == "/team/app"
     assert under_base("/x$") == "^/team/app/x$"
@@ -50,6 +51,8 @@ def test_route_is_not_served_outside_the_base(fetch):
     assert response.code == 404
 
 
+# Tornado-only: raw mounts are tornado.web.RequestHandler classes, which only Tornado serves.
+@pytest.mark.adapters("tornado")
 @pytest.mark.gen_test
 def test_raw_mount_is_served_under_the_base(fetch):
     response = yield fetch("/team/app/hooks/github")

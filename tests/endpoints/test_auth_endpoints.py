@@ -8,7 +8,6 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-import tornado.web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "oidc"))
 
@@ -16,9 +15,6 @@ from fake_op import FakeOP  # noqa: E402
 from rp_helpers import make_service  # noqa: E402
 
 from stauth_server.web.routes import RouteRegistry  # noqa: E402
-from stauth_server.tornado.server import build_handlers  # noqa: E402
-
-XSRF_COOKIE = "_streamlit_xsrf"
 
 
 @pytest.fixture
@@ -39,12 +35,8 @@ def service(op):
 
 
 @pytest.fixture
-def app(routes, service, streamlit_option):
-    streamlit_option("server.baseUrlPath", "base")
-    return tornado.web.Application(
-        build_handlers(routes, service),
-        xsrf_cookies=True, xsrf_cookie_name=XSRF_COOKIE, cookie_secret="x",
-    )
+def base_path() -> str:
+    return "base"
 
 
 def cookies_of(response) -> dict[str, str]:

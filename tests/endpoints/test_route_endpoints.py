@@ -13,7 +13,6 @@ from stauth_server.core.errors import HTTPError
 from stauth_server.web.http import Response
 from stauth_server.core.identity import User
 from stauth_server.web.routes import RouteRegistry
-from stauth_server.tornado.server import build_handlers
 from stauth_server.core.signin import SignInService
 from stauth_server.core.sources.proxy import ProxyConfig
 
@@ -492,15 +491,17 @@ FOREIGN = {"Origin": "https://evil.example"}
 
 
 @pytest.fixture
-def behind_proxy(app, routes):
+def behind_proxy() -> SignInService:
     """Serve the routes as ``AuthServer`` does with ``[auth.proxy]`` trusting the test client
-    (127.0.0.1): identity from the proxy's headers, behind the sanitising ``find_handler``."""
-    from stauth_server.tornado.auth_handlers import sanitizing_find_handler
-
+    (127.0.0.1): identity from the proxy's headers, the proxy headers sanitised first."""
     proxy = ProxyConfig(trusted=(ipaddress.ip_network("127.0.0.1/32"),))
-    service = SignInService(ServerConfig(cookie_secrets=("p" * 40,), proxy=proxy, store_url="memory://"))
-    app.add_handlers(r".*$", build_handlers(routes, service))
-    app.find_handler = sanitizing_find_handler(app.find_handler, proxy)
+    return SignInService(ServerConfig(cookie_secrets=("p" * 40,), proxy=proxy, store_url="memory://"))
+
+
+@pytest.fixture
+def service(request):
+    """No sign-in, except for a test that asks for ``behind_proxy``."""
+    return request.getfixturevalue("behind_proxy") if "behind_proxy" in request.fixturenames else None
 
 
 @pytest.mark.gen_test

@@ -1,4 +1,9 @@
-"""AuthServer: Streamlit's own app with our endpoints in front, checked and sealed at start-up."""
+"""AuthServer: Streamlit's own app with our endpoints in front, checked and sealed at start-up.
+
+Most of this module is Tornado-only: it inspects the Tornado ``AuthServer._create_app``
+(handler classes, ``find_handler``, application settings). What is observable over HTTP
+(a route next to the app's page) runs on both adapters.
+"""
 
 from __future__ import annotations
 
@@ -53,12 +58,14 @@ def handler_for(app, path: str) -> str:
     return app.find_handler(request).handler_class.__name__
 
 
+# Tornado-only: asserts which Tornado handler class find_handler picks.
 def test_our_handlers_win_over_streamlits_catch_all(app):
     assert handler_for(app, "/api/items/1") == RouteHandler.__name__
     assert handler_for(app, "/_stauth/cookies/abc") == CookieDeliveryHandler.__name__
     assert handler_for(app, "/_stauth/redirect/abc") == RedirectHandoffHandler.__name__
 
 
+# Tornado-only: asserts Streamlit 1.56's Tornado handler classes.
 def test_streamlits_own_paths_are_still_streamlits(app):
     assert handler_for(app, "/_stcore/stream") == "BrowserWebSocketHandler"
     assert handler_for(app, "/_stcore/health") == "HealthHandler"
@@ -67,15 +74,18 @@ def test_streamlits_own_paths_are_still_streamlits(app):
     assert handler_for(app, "/api/unknown") == "StaticFileHandler"
 
 
+# Tornado-only: the Tornado AuthServer seals in _create_app (the Starlette one in __init__).
 def test_create_app_seals_the_registry(app, routes):
     with pytest.raises(RouteError, match="--routes"):
         routes.add("/api/late", lambda request: None)
 
 
+# Tornado-only: tornado.web.Application settings.
 def test_create_app_keeps_streamlits_xsrf_settings(app):
     assert app.settings["xsrf_cookie_name"] == "_streamlit_xsrf"
 
 
+# Tornado-only: start-up checks run by the Tornado AuthServer._create_app.
 def test_a_route_on_a_streamlit_path_stops_start_up(routes, streamlit_option, tmp_path):
     streamlit_option("server.baseUrlPath", "")
     routes.add("/media/{name}", lambda request: None)
@@ -83,6 +93,7 @@ def test_a_route_on_a_streamlit_path_stops_start_up(routes, streamlit_option, tm
         bare_auth_server(tmp_path)._create_app()
 
 
+# Tornado-only: start-up checks run by the Tornado AuthServer._create_app.
 def test_a_route_on_a_static_file_name_stops_start_up(routes, streamlit_option, tmp_path):
     streamlit_option("server.baseUrlPath", "")
     routes.add("/manifest.json", lambda request: None)
@@ -92,6 +103,7 @@ def test_a_route_on_a_static_file_name_stops_start_up(routes, streamlit_option, 
 
 @pytest.mark.gen_test
 def test_route_is_served_next_to_the_app_page(fetch):
+    """[tornado]: the whole app AuthServer builds; [starlette]: AuthFront before a stand-in page."""
     route = yield fetch("/api/items/9")
     assert json.loads(route.body) == {"id": "9"}
     page = yield fetch("/")
@@ -99,6 +111,7 @@ def test_route_is_served_next_to_the_app_page(fetch):
     assert b"<html" in page.body.lower()
 
 
+# Tornado-only: constructs the Tornado AuthServer over Streamlit 1.56's Server.
 def test_init_loads_cli_routes_then_config_routes(monkeypatch, tmp_path):
     registry = RouteRegistry()
     monkeypatch.setattr(routes_module, "REGISTRY", registry)
