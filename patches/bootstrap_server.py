@@ -2,14 +2,15 @@
 
 Touch point: the module-level name ``Server`` in ``streamlit.web.bootstrap``, which
 ``run()`` calls as ``Server(main_script_path, is_hello)``. Verified: Streamlit 1.56.0
-(Tornado's ``AuthServer``) and 1.67.0 (Starlette's ``AuthServer``).
+(Tornado's ``AuthServer``, or Starlette's with ``server.useStarlette``) and 1.57.0 to 1.67.0
+(Starlette's ``AuthServer``).
 """
 
 from __future__ import annotations
 
 from stauth_server.streamlit import internals
 
-VERIFIED_VERSIONS = ("1.56.0", "1.67.0")
+VERIFIED_VERSIONS = internals.SUPPORTED_VERSIONS
 
 
 def _auth_server() -> type:

@@ -4,7 +4,7 @@ Touch point: ``streamlit.commands.navigation._navigation``, which both ``st.navi
 and the ``pages/`` folder (``script_runner._mpa_v1``) call to pick the page to run. The
 wrapper removes pages the user may not open (so they leave the navigation and their URL
 reaches nothing) and, when the requested page is one of them, sends a visitor to sign in
-or shows a signed-in user the 403 view instead of running it. Verified: Streamlit 1.56.0.
+or shows a signed-in user the 403 view instead of running it. Verified: Streamlit 1.56.0 to 1.67.0 (``scripts/check_touch_points.py``; end to end on 1.56.0 and 1.67.0).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from stauth_server.core import access
 from stauth_server.streamlit import internals
 from stauth_server.core.guards import Decision
 
-VERIFIED_VERSIONS = ("1.56.0",)
+VERIFIED_VERSIONS = internals.SUPPORTED_VERSIONS
 _ORIGINAL: Any = None
 
 

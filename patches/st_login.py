@@ -2,14 +2,14 @@
 
 Touch points: the names ``login`` and ``logout`` in ``streamlit`` and in
 ``streamlit.user_info`` (native ``st.login`` needs Authlib and its own cookie).
-Verified: Streamlit 1.56.0.
+Verified: Streamlit 1.56.0 to 1.67.0 (``scripts/check_touch_points.py``; end to end on 1.56.0 and 1.67.0).
 """
 
 from __future__ import annotations
 
 from stauth_server.streamlit import internals
 
-VERIFIED_VERSIONS = ("1.56.0",)
+VERIFIED_VERSIONS = internals.SUPPORTED_VERSIONS
 
 
 def _login(provider: str | None = None) -> None:

@@ -2,7 +2,7 @@
 
 Touch point: the module global ``create_starlette_app`` of
 ``streamlit.web.server.starlette.starlette_server``, which ``UvicornServer.start`` calls as
-``create_starlette_app(self._runtime)``. Verified: Streamlit 1.67.0 (run end to end).
+``create_starlette_app(self._runtime)``. Verified: Streamlit 1.57.0 to 1.67.0 and 1.56.0 with ``server.useStarlette`` (``scripts/check_touch_points.py``; end to end on 1.56.0 and 1.67.0).
 Raises for a runtime no ``AuthServer`` owns: Streamlit is never served without us.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 
 from stauth_server.streamlit import internals
 
-VERIFIED_VERSIONS = ("1.67.0",)
+VERIFIED_VERSIONS = ("1.56.0",) + internals.STARLETTE_VERSIONS  # 1.56: server.useStarlette
 
 
 def apply() -> None:

@@ -4,7 +4,7 @@ uvicorn defaults ``proxy_headers=True`` and trusts ``X-Forwarded-For``/``-Proto`
 loopback before any app code runs; only our ``[auth.proxy]`` may decide whom to trust.
 Touch point: the module global ``_get_uvicorn_config_kwargs`` of
 ``streamlit.web.server.starlette.starlette_server`` (its result is passed to
-``uvicorn.Config``). Verified: Streamlit 1.67.0 with uvicorn 0.54 (run end to end).
+``uvicorn.Config``). Verified: Streamlit 1.57.0 to 1.67.0 and 1.56.0 with ``server.useStarlette``, uvicorn 0.54 (end to end on 1.56.0 and 1.67.0).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 from stauth_server.streamlit import internals
 
-VERIFIED_VERSIONS = ("1.67.0",)
+VERIFIED_VERSIONS = ("1.56.0",) + internals.STARLETTE_VERSIONS  # 1.56: server.useStarlette
 
 
 def apply() -> None:

@@ -17,16 +17,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-python3 -m pip install -q -e '.[test]'
+# The main interpreter runs the unit tests and Streamlit 1.56 (Tornado, and its Starlette server
+# with server.useStarlette); pinned, since the package itself accepts 1.56 to 1.67.
+python3 -m pip install -q -e '.[test]' 'streamlit==1.56.0'
 (cd tests/op && npm ci --no-audit --no-fund --loglevel=error)
 
-# A second virtualenv with Streamlit 1.67 (the Starlette server generation), for
-# tests/e2e/test_starlette_generation.py. Our package goes in without its dependencies
-# (pyproject still pins Streamlit 1.56); starlette and uvicorn come with Streamlit 1.67.
+# A second virtualenv with Streamlit 1.67 (the Starlette server generation): the end-to-end
+# and CLI suites run against both (tests/conftest.py, the "generation" fixture).
 ST167=.venv-st167
 if [ "$("$ST167/bin/python" -c 'import streamlit; print(streamlit.__version__)' 2>/dev/null)" != "1.67.0" ]; then
   rm -rf "$ST167"
   python3 -m venv "$ST167"
   "$ST167/bin/pip" install -q 'streamlit==1.67.0' requests oauthlib cryptography PyJWT argon2-cffi ldap3 redis
 fi
-"$ST167/bin/pip" install -q --no-deps -e .
+"$ST167/bin/pip" install -q -e .

@@ -123,11 +123,11 @@ def starlette_server_problem(use_starlette: bool, source: str) -> str | None:
     """
     if not use_starlette:
         return None
-    missing = [name for name in ("starlette", "uvicorn") if importlib.util.find_spec(name) is None]
+    missing = [name for name in ("starlette", "uvicorn", "websockets") if importlib.util.find_spec(name) is None]
     if not missing:
         return None
     return (
-        f"server.useStarlette is true (from {source}), but {' and '.join(missing)} "
+        f"server.useStarlette is true (from {source}), but {', '.join(missing)} "
         f"{'is' if len(missing) == 1 else 'are'} not installed: pip install 'streamlit[starlette]', "
         f"or set server.useStarlette to false to use the Tornado server."
     )

@@ -1,8 +1,10 @@
 """Every use of Streamlit's private internals, in one place.
 
-Checked against Streamlit 1.56.0 (the last release served by Tornado) and, for the
-Starlette server generation, 1.67.0 (``streamlit-auth run`` only; see ``STARLETTE_VERSIONS``
-and the "Starlette server generation" section below). Anything here may
+Checked against Streamlit 1.56.0 (the last release served by Tornado, also with its
+``server.useStarlette`` server) and every release from 1.57.0 to 1.67.0 (Starlette; see
+``STARLETTE_VERSIONS`` and the "Starlette server generation" section below):
+``scripts/check_touch_points.py`` checks each touch point on an installed Streamlit, and
+the test suite runs end to end on 1.56.0 and 1.67.0. Anything here may
 change in another release, so start-up refuses a version outside ``SUPPORTED_VERSIONS``
 and ``tests/unit/test_streamlit_internals.py`` fails loudly when a name below moves.
 Nothing else in ``stauth_server`` imports a private Streamlit module.
@@ -17,9 +19,14 @@ import streamlit
 
 #: Releases served by Streamlit's Tornado server (``tornado/`` adapter), read and tested.
 TORNADO_VERSIONS: tuple[str, ...] = ("1.56.0",)
-#: Releases served by Streamlit's Starlette/uvicorn server (``starlette/`` adapter): run end
-#: to end (tests/e2e/test_starlette_generation.py) with ``streamlit-auth run`` on 1.67.0 only.
-STARLETTE_VERSIONS: tuple[str, ...] = ("1.67.0",)
+#: Releases served by Streamlit's Starlette/uvicorn server (``starlette/`` adapter): every
+#: touch point checked on each (scripts/check_touch_points.py, docs/starlette-adapter-notes.md
+#: section 6), servers started on 1.57.0, 1.59.2, 1.61.1, 1.64.0, 1.66.1, and the whole
+#: end-to-end suite run on 1.67.0 in CI.
+STARLETTE_VERSIONS: tuple[str, ...] = (
+    "1.57.0", "1.58.0", "1.59.0", "1.59.1", "1.59.2", "1.60.0", "1.61.0", "1.61.1", "1.62.0", "1.63.0",
+    "1.64.0", "1.65.0", "1.66.0", "1.66.1", "1.67.0",
+)
 #: Streamlit releases whose internals were read and tested with this module.
 SUPPORTED_VERSIONS: tuple[str, ...] = TORNADO_VERSIONS + STARLETTE_VERSIONS
 
@@ -33,10 +40,10 @@ def check_streamlit_version(version: str | None = None) -> None:
     installed = version or streamlit.__version__
     if installed not in SUPPORTED_VERSIONS:
         raise UnsupportedStreamlitVersion(
-            f"streamlit-auth supports Streamlit {', '.join(TORNADO_VERSIONS)} (the Tornado "
-            f"server generation) and {', '.join(STARLETTE_VERSIONS)} (Starlette, preview); Streamlit "
-            f"{installed} is installed. "
-            f"Install a supported one: pip install 'streamlit=={TORNADO_VERSIONS[-1]}'"
+            f"streamlit-auth supports Streamlit {TORNADO_VERSIONS[0]} to {STARLETTE_VERSIONS[-1]} "
+            f"({', '.join(SUPPORTED_VERSIONS)}); Streamlit {installed} is installed. "
+            f"Install a supported one: pip install 'streamlit>={TORNADO_VERSIONS[0]},<1.68' "
+            f"(the newest: pip install 'streamlit=={STARLETTE_VERSIONS[-1]}')"
         )
 
 
@@ -61,7 +68,7 @@ def version_summary() -> str:
     elif installed in TORNADO_VERSIONS:
         server = "Tornado server (Streamlit's own, subclassed)"
     elif installed in STARLETTE_VERSIONS:
-        server = "Starlette server (Streamlit's own app behind our ASGI front; preview)"
+        server = "Starlette server (Streamlit's own app behind our ASGI front)"
     else:
         server = f"not supported by this release (supported: {', '.join(SUPPORTED_VERSIONS)})"
     return f"Streamlit {installed}: {server}"

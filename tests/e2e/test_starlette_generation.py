@@ -18,8 +18,6 @@ import requests
 from .harness import APPS, run_app, wait_for_cookie
 from .test_sign_in import SECRET, write_secrets
 
-VENV = Path(__file__).resolve().parents[2] / ".venv-st167"
-STREAMLIT_AUTH = VENV / "bin" / "streamlit-auth"
 PASSWORD = "alice-password-123"
 
 
@@ -46,8 +44,8 @@ users_file = "users.toml"
         yield running
 
 
-def test_version_names_the_starlette_server():
-    result = subprocess.run([str(STREAMLIT_AUTH), "--version"], capture_output=True, text=True, check=True)
+def test_version_names_the_starlette_server(generation):
+    result = subprocess.run([*generation.command, "--version"], capture_output=True, text=True, check=True)
     assert "Streamlit 1.67.0: Starlette server" in result.stdout
 
 
@@ -95,3 +93,33 @@ def test_forged_forwarded_for_does_not_change_the_client(app):
 def test_streamlit_itself_still_answers_behind_the_front(app):
     assert requests.get(app.url("/_stcore/health"), timeout=5).text == "ok"
     assert requests.get(app.url("/"), timeout=5).status_code == 200
+
+
+# --- options new in the Starlette generation: server.allowedHosts (1.61+), xsrfCookieSameSite (1.59+)
+
+
+@pytest.fixture(scope="module")
+def guarded(app, tmp_path_factory, generation):
+    """The same app with ``server.allowedHosts = ["localhost"]`` and a Strict XSRF cookie."""
+    tmp = tmp_path_factory.mktemp("st167-hosts")
+    app_dir = tmp / "app"
+    shutil.copytree(Path(app.log_path).parent / "app", app_dir)
+    with run_app(app_dir, generation=generation, tmp_path=tmp,
+                 extra_args=["--server.allowedHosts", "localhost", "--server.xsrfCookieSameSite", "strict"]) as running:
+        yield running
+
+
+@pytest.mark.parametrize("path", ["/auth/login", "/api/whoami", "/auth/userinfo"])
+def test_a_host_outside_allowed_hosts_gets_a_400_from_our_endpoints(guarded, path):
+    """A DNS-rebinding page (its own name resolving to 127.0.0.1) never reaches our endpoints."""
+    refused = requests.get(guarded.url(path), headers={"Host": f"rebound.attacker.test:{guarded.port}"}, timeout=5)
+    assert refused.status_code == 400
+    assert "Host not allowed" in refused.text and "Traceback" not in refused.text
+    assert requests.get(guarded.url(path, host="localhost"), timeout=5).status_code in (200, 401)
+
+
+def test_the_login_page_mints_the_xsrf_cookie_with_the_configured_samesite(guarded):
+    page = requests.get(guarded.url("/auth/login", host="localhost"), timeout=5)
+    assert page.status_code == 200
+    minted = [c for c in page.raw.headers.getlist("Set-Cookie") if c.startswith("_streamlit_xsrf=")]
+    assert minted and "SameSite=Strict" in minted[0]

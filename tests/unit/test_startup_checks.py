@@ -145,7 +145,7 @@ def test_use_starlette_without_starlette_names_the_option_its_source_and_the_fix
     problem = starlette_server_problem(True, "/srv/app/.streamlit/config.toml")
     assert problem is not None
     assert "server.useStarlette is true (from /srv/app/.streamlit/config.toml)" in problem
-    assert "starlette and uvicorn are not installed" in problem and "set server.useStarlette to false" in problem
+    assert "starlette, uvicorn, websockets are not installed" in problem and "set server.useStarlette to false" in problem
 
 
 def test_the_tornado_server_passes():

@@ -69,13 +69,19 @@ def test_installed_streamlit_is_supported():
     internals.check_streamlit_version()
 
 
-@pytest.mark.parametrize("version", ["1.57.0", "1.55.0", "2.0.0", "1.56.1"])
+@pytest.mark.parametrize("version", ["1.56.0", "1.57.0", "1.59.2", "1.61.1", "1.66.1", "1.67.0"])
+def test_every_release_from_1_56_to_1_67_is_accepted(version):
+    internals.check_streamlit_version(version)
+    assert internals.server_generation(version) == ("tornado" if version == "1.56.0" else "starlette")
+
+
+@pytest.mark.parametrize("version", ["1.55.0", "1.56.1", "1.67.1", "1.68.0", "2.0.0"])
 def test_other_streamlit_versions_are_refused_with_the_fix(version):
     with pytest.raises(internals.UnsupportedStreamlitVersion) as raised:
         internals.check_streamlit_version(version)
     message = str(raised.value)
     assert version in message
-    assert "pip install 'streamlit==1.56.0'" in message
+    assert "pip install 'streamlit>=1.56.0,<1.68'" in message
 
 
 # --- server side ---------------------------------------------------------------------

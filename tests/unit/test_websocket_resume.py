@@ -126,3 +126,48 @@ def test_the_ended_mark_expires_long_after_any_disconnected_session(monkeypatch)
     assert "s" in ended
     now[0] += resumption.ENDED_TTL_SECONDS + 1
     assert "s" not in ended
+
+
+# --- Starlette: sessions no browser websocket opened (the 1.67 Agent API) stay anonymous -----
+
+
+class FakeStarletteRuntime(FakeRuntime):
+    def disconnect_session(self, session_id, *args, **kwargs):
+        pass
+
+    def handle_backmsg(self, session_id, *args, **kwargs):
+        pass
+
+    def is_active_session(self, session_id):
+        return True
+
+
+def test_a_session_opened_outside_a_browser_websocket_is_anonymous_and_bound_to_no_browser(sessions, monkeypatch):
+    """The Agent API calls ``runtime.connect_session`` from an HTTP request: even with a
+    signed-in browser's cookies and Streamlit's trusted-header dict, it gets no identity and
+    no later sign-in push can reach it."""
+    from stauth_server.starlette import server as starlette_server
+
+    runtime = FakeStarletteRuntime()
+    starlette_server.install_session_bridge(runtime, SimpleNamespace(config=ServerConfig()))
+    monkeypatch.setattr(internals, "client_cookie", lambda client, name: "2|aa|bb|1")
+    user_info = {"is_logged_in": True, "email": "alice@example.org"}   # what trusted headers gave
+    session_id = runtime.connect_session(client=object(), user_info=user_info)
+    assert user_info == info_of(ANONYMOUS)
+    tab = LIVE.get(session_id)
+    assert tab is not None and tab.browser is None and tab.user is ANONYMOUS
+
+
+def test_a_browser_websocket_from_the_apps_own_pages_is_bound_to_its_browser(sessions, monkeypatch):
+    from stauth_server.starlette import server as starlette_server
+
+    runtime = FakeStarletteRuntime()
+    starlette_server.install_session_bridge(runtime, SimpleNamespace(config=ServerConfig()))
+    monkeypatch.setattr(internals, "client_cookie", lambda client, name: "2|aa|bb|1")
+    token = starlette_server.CONNECTING.set((ResolvedSession(user=ALICE), None))
+    try:
+        own = runtime.connect_session(client=object(), user_info={})
+    finally:
+        starlette_server.CONNECTING.reset(token)
+    assert LIVE.get(own).browser is not None and LIVE.get(own).user is ALICE
+    LIVE.disconnect(own)
