@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from stauth_server.core.sources.local import UsersFile, render
-from tests.e2e.harness import GENERATIONS, RunningApp, _stop, _wait_healthy, free_port, run_app
+from tests.e2e.harness import GENERATIONS, Generation, RunningApp, _stop, _wait_healthy, free_port, run_app
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_SECRET = "demo-only-cookie-secret-do-not-use-in-production-0"
@@ -22,10 +22,11 @@ OWN_SECRET = "an-operator-generated-secret-0123456789abcdef"
 QUIET = ["--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
 
 
-def start(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """Run ``streamlit-auth run ARGS`` to its end (a refused start-up ends at once)."""
+def start(cwd: Path, *args: str, env: dict[str, str] | None = None,
+          generation: Generation = GENERATIONS["st156"]) -> subprocess.CompletedProcess:
+    """Run ``streamlit-auth run ARGS`` on ``generation`` to its end (a refused start-up ends at once)."""
     return subprocess.run(
-        [sys.executable, "-m", "stauth_server", "run", *args, "--server.port", str(free_port()), *QUIET],
+        [*generation.command, "run", *args, *generation.extra_args, "--server.port", str(free_port()), *QUIET],
         cwd=cwd, capture_output=True, text=True, timeout=60, env={**os.environ, **(env or {})},
     )
 
@@ -91,8 +92,8 @@ def test_readme_command_serves_the_demo_on_localhost_only(tmp_path):
     assert f"URL: http://localhost:{app.port}" in app.log()
 
 
-def test_demo_examples_on_a_public_address_stop_start_up_naming_both_and_the_fix():
-    result = start(REPO, "examples/app.py", "--server.address", "0.0.0.0")
+def test_demo_examples_on_a_public_address_stop_start_up_naming_both_and_the_fix(generation):
+    result = start(REPO, "examples/app.py", "--server.address", "0.0.0.0", generation=generation)
     assert_refused(
         result, "server.address = '0.0.0.0'",
         "cookie_secret is the published demo secret from examples/.streamlit/secrets.toml",
@@ -101,8 +102,8 @@ def test_demo_examples_on_a_public_address_stop_start_up_naming_both_and_the_fix
     )
 
 
-def test_demo_secret_with_no_address_stops_start_up_as_every_interface(tmp_path):
-    result = start(app_dir(tmp_path, f'[auth]\ncookie_secret = "{DEMO_SECRET}"\n'), "app.py")
+def test_demo_secret_with_no_address_stops_start_up_as_every_interface(tmp_path, generation):
+    result = start(app_dir(tmp_path, f'[auth]\ncookie_secret = "{DEMO_SECRET}"\n'), "app.py", generation=generation)
     assert_refused(result, "every network interface (server.address is not set)", "cookie_secret")
 
 
@@ -160,14 +161,14 @@ def test_use_starlette_without_its_packages_stops_start_up_naming_the_fix(monkey
     "from streamlit.starlette import App\napp = App('page.py')\n",
     "from fastapi import FastAPI\napp = FastAPI()\n",
 ])
-def test_script_defining_an_asgi_app_stops_start_up_naming_it(tmp_path, script):
-    result = start(app_dir(tmp_path, script=script), "app.py", "--server.address", "127.0.0.1")
+def test_script_defining_an_asgi_app_stops_start_up_naming_it(tmp_path, script, generation):
+    result = start(app_dir(tmp_path, script=script), "app.py", "--server.address", "127.0.0.1", generation=generation)
     assert_refused(result, "app.py defines an ASGI app ('app')", "not supported yet")
 
 
-def test_every_problem_is_reported_at_once(tmp_path):
+def test_every_problem_is_reported_at_once(tmp_path, generation):
     folder = app_dir(tmp_path, f'[auth]\ncookie_secret = "{DEMO_SECRET}"\n',
                      script="from fastapi import FastAPI\napi = FastAPI()\n")
-    result = start(folder, "app.py")
+    result = start(folder, "app.py", generation=generation)
     assert_refused(result, "defines an ASGI app ('api')",
                    "refusing to serve demo credentials on every network interface")
