@@ -14,6 +14,7 @@ exits with code 2:
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 
 import ipaddress
@@ -115,6 +116,26 @@ def demo_on_network_problem(address: str | None, address_source: str, auth: Mapp
     )
 
 
+#: The first Starlette release Streamlit 1.56's own Starlette server fails with (its gzip
+#: middleware and Starlette's file responses: "Expected ASGI message 'http.response.start'").
+BROKEN_STARLETTE_FOR_1_56 = (1, 8)
+
+
+def installed_version(package: str) -> tuple[int, ...] | None:
+    """``package``'s installed version as numbers (``(1, 7, 0)``), or None."""
+    try:
+        text = importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    numbers = []
+    for part in text.split("."):
+        digits = "".join(ch for ch in part if ch.isdigit())
+        if not digits:
+            break
+        numbers.append(int(digits))
+    return tuple(numbers)
+
+
 def starlette_server_problem(use_starlette: bool, source: str) -> str | None:
     """Why ``server.useStarlette`` (Streamlit 1.56) cannot be honoured, or None.
 
@@ -125,6 +146,13 @@ def starlette_server_problem(use_starlette: bool, source: str) -> str | None:
         return None
     missing = [name for name in ("starlette", "uvicorn", "websockets") if importlib.util.find_spec(name) is None]
     if not missing:
+        found = installed_version("starlette")
+        if found is not None and found >= BROKEN_STARLETTE_FOR_1_56:
+            return (
+                f"server.useStarlette is true (from {source}), but Streamlit 1.56's Starlette server "
+                f"answers 500 for its own static files with Starlette 1.8 or later (installed: "
+                f"{'.'.join(map(str, found))}): pip install 'starlette<1.8', or set server.useStarlette to false."
+            )
         return None
     return (
         f"server.useStarlette is true (from {source}), but {', '.join(missing)} "

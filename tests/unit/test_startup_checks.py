@@ -134,8 +134,27 @@ def test_a_missing_users_file_is_left_to_the_config_check(tmp_path):
 # --- what Streamlit would serve without us ----------------------------------------------
 
 
-def test_use_starlette_is_served_when_its_packages_are_installed():
+def test_use_starlette_is_served_when_its_packages_are_installed(monkeypatch):
+    import stauth_server.cli.startup_checks as checks
+
+    monkeypatch.setattr(checks, "installed_version", lambda name: (1, 7, 0))
     assert starlette_server_problem(True, "/srv/app/.streamlit/config.toml") is None
+
+
+def test_use_starlette_with_a_starlette_that_breaks_1_56_names_the_fix(monkeypatch):
+    import stauth_server.cli.startup_checks as checks
+
+    monkeypatch.setattr(checks, "installed_version", lambda name: (1, 10, 0))
+    problem = starlette_server_problem(True, "command-line argument or environment variable")
+    assert problem is not None
+    assert "installed: 1.10.0" in problem and "pip install 'starlette<1.8'" in problem
+
+
+def test_installed_version_reads_package_metadata():
+    from stauth_server.cli.startup_checks import installed_version
+
+    assert installed_version("streamlit") == (1, 56, 0)
+    assert installed_version("no-such-package-anywhere") is None
 
 
 def test_use_starlette_without_starlette_names_the_option_its_source_and_the_fix(monkeypatch):
