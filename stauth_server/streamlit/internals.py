@@ -113,14 +113,21 @@ def get_config_option(key: str) -> Any:
 
 def option_exists(key: str) -> bool:
     """Whether this Streamlit has config option ``key`` (``server.useStarlette`` exists in
-    1.56 only; reading a missing option raises ``RuntimeError``)."""
-    from streamlit import config
+    1.56 only; reading a missing option raises ``RuntimeError``). Fixed per process: cached."""
+    known = _OPTION_EXISTS.get(key)
+    if known is None:
+        from streamlit import config
 
-    try:
-        config.get_option(key)
-    except RuntimeError:
-        return False
-    return True
+        try:
+            config.get_option(key)
+            known = True
+        except RuntimeError:
+            known = False
+        _OPTION_EXISTS[key] = known
+    return known
+
+
+_OPTION_EXISTS: dict[str, bool] = {}
 
 
 def static_dir() -> str:

@@ -32,17 +32,32 @@ def app_theme() -> Theme:
 
 
 def web_context(service: Any = None) -> WebContext:
-    """What the endpoints need from Streamlit, read now (tests change the config)."""
+    """What the endpoints need from Streamlit, read now (tests change the config).
+
+    Without a sign-in service (custom routes, cookie delivery: the hot paths) the context
+    is built once per base path and XSRF cookie rule and then reused.
+    """
+    base = base_prefix()
     samesite = internals.get_config_option("server.xsrfCookieSameSite") \
         if internals.option_exists("server.xsrfCookieSameSite") else None
     if service is None:
-        return WebContext(base_path=base_prefix(), xsrf_cookie_name=internals.XSRF_COOKIE_NAME,
-                          xsrf_cookie_samesite=samesite)
+        key = (base, samesite)
+        ctx = _PLAIN_CONTEXTS.get(key)
+        if ctx is None:
+            if len(_PLAIN_CONTEXTS) > 16:
+                _PLAIN_CONTEXTS.clear()
+            ctx = _PLAIN_CONTEXTS[key] = WebContext(base_path=base, xsrf_cookie_name=internals.XSRF_COOKIE_NAME,
+                                                    xsrf_cookie_samesite=samesite)
+        return ctx
     from ..streamlit.identity_bus import publish_identity
 
-    return WebContext(base_path=base_prefix(), xsrf_cookie_name=internals.XSRF_COOKIE_NAME,
+    return WebContext(base_path=base, xsrf_cookie_name=internals.XSRF_COOKIE_NAME,
                       xsrf_cookie_samesite=samesite, theme=app_theme(), service=service,
                       publish_identity=lambda browser, record, user: publish_identity(service, browser, record, user))
+
+
+#: ``web_context()`` without a service, by (base path, XSRF SameSite): WebContext is frozen.
+_PLAIN_CONTEXTS: dict[tuple[str, str | None], WebContext] = {}
 
 
 class AuthServerSetup:

@@ -82,11 +82,11 @@ def test_unsupported_streamlit_version_stops_with_a_clear_message(monkeypatch):
 
     from stauth_server.cli import main
 
-    monkeypatch.setattr(streamlit, "__version__", "1.57.0")
+    monkeypatch.setattr(streamlit, "__version__", "1.68.0")
     result = CliRunner().invoke(main, ["run", str(CFG / "app.py")])
     assert result.exit_code == 1
-    assert "Streamlit 1.57.0 is installed" in result.output
-    assert "1.56.0" in result.output
+    assert "Streamlit 1.68.0 is installed" in result.output
+    assert "pip install 'streamlit>=1.56.0,<1.68'" in result.output
 
 
 GOOD_AUTH = """[auth]
