@@ -15,9 +15,10 @@ def apply_all() -> None:
     """Apply every patch of the installed Streamlit's server generation (idempotent)."""
     bootstrap_server.apply()
     if internals.server_generation() == "starlette":
-        from . import starlette_app, uvicorn_proxy_headers
+        from . import starlette_app, tcp_nodelay, uvicorn_proxy_headers
 
         starlette_app.apply()
         uvicorn_proxy_headers.apply()
+        tcp_nodelay.apply()
     st_login.apply()
     page_access.apply()

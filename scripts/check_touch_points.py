@@ -439,6 +439,8 @@ TOUCH_POINTS: tuple[tuple[str, str, Callable[[], str], str | None, str | None, s
      "patches/uvicorn_proxy_headers.py"),
     ("uvicorn proxy_headers", "starlette", check_uvicorn_proxy_headers, None, None,
      "patches/uvicorn_proxy_headers.py"),
+    ("starlette_server._bind_socket", "starlette", params(SS, "_bind_socket", ("address", "port", "backlog")),
+     None, None, "patches/tcp_nodelay.py"),
     ("websocket->runtime.connect_session", "starlette",
      source(SW, "create_websocket_handler", "runtime.connect_session(", "client=client", "user_info=user_info",
             "existing_session_id=existing_session_id"), None, None,

@@ -27,7 +27,7 @@ from .identity import User
 from .oidc.client import LoginRequest, OIDCClient, SignIn
 from .oidc.errors import ProviderUnavailable, SignInError, StateMismatch
 from .oidc.github import GitHubClient
-from .session_cookie import LOGIN_COOKIE, Sealer
+from .session_cookie import LOGIN_COOKIE, SESSION_COOKIE, Sealer, chunk_names, cookie_name
 from .sources.ldap import LdapSource, LdapUnavailable
 from .sources.local import UsersFile, UsersFileError, verify
 from .throttle import Throttle
@@ -199,6 +199,16 @@ class SignInService:
                 touch: bool = True) -> ResolvedSession:
         """The user behind a request's session cookie (blocks; see ``SessionService.resolve``)."""
         return self.sessions.resolve(cookies, secure=secure, path=path, touch=touch)
+
+    def needs_lookup(self, cookies: Mapping[str, str], peer: str | None, *, secure: bool = False,
+                     path: str = "/") -> bool:
+        """Whether ``identify`` has anything to look at: our session cookie, or a peer that
+        ``[auth.proxy]`` trusts. Without either the caller is a visitor, known without
+        touching the store (so without leaving the event loop)."""
+        proxy = self.config.proxy
+        if proxy is not None and proxy.trusts(peer):
+            return True
+        return bool(chunk_names(cookie_name(SESSION_COOKIE, secure=secure, path=path), cookies))
 
     def identify(self, cookies: Mapping[str, str], headers: Mapping[str, str], peer: str | None,
                  *, secure: bool = False, path: str = "/", touch: bool = True) -> ResolvedSession:

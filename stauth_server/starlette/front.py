@@ -24,14 +24,13 @@ from ..streamlit import internals
 from ..streamlit.app_paths import base_prefix, cookie_path
 from ..streamlit.script_api import COOKIE_DELIVERY_PATH, REDIRECT_HANDOFF_PATH
 from ..streamlit.server_setup import web_context
-from ..web.blocking import off_loop
 from ..web.csrf import own_origin
 from ..web.hosts import host_allowed
 from ..web.endpoints import Endpoint, serve
 from ..web.endpoints import signin as signin_endpoints
 from ..web.endpoints.delivery import deliver_cookies, redirect_handoff
 from ..web.endpoints.routes import dispatch_route
-from ..web.exchange import Arguments, HttpRequest, HttpResponse
+from ..web.exchange import Arguments, CookieHeaders, HttpRequest, HttpResponse
 from ..web.http import MultiMapping, error_response, parse_cookie_header
 from ..web.xsrf import tokens_match
 
@@ -70,6 +69,8 @@ class AuthFront:
         self.routes = [(re.compile("^" + base + route.regex.pattern[1:]), route) for route in server.registry.routes]
         self.stream_path = base_prefix() + internals.STREAM_PATH
         self.hosts = self.allowed_hosts()
+        #: Routes' and the cookie endpoints' context (config is fixed once the server runs).
+        self.plain_context = web_context()
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
@@ -170,7 +171,7 @@ class AuthFront:
         service = self.service
 
         async def identify(request: HttpRequest) -> User:
-            return (await off_loop(signin_endpoints.identify, service, request, web_context(service))).user
+            return (await signin_endpoints.identify_off_loop(service, request, self.plain_context)).user
 
         async def endpoint(request: HttpRequest, ctx: Any) -> HttpResponse:
             if service is None:
@@ -183,7 +184,7 @@ class AuthFront:
     async def serve_http(self, scope: dict[str, Any], receive: Receive, send: Send, endpoint: Endpoint,
                          methods: frozenset[str] | None, auth: bool, path_params: dict[str, str]) -> None:
         method = scope["method"]
-        ctx = web_context(self.service if auth else None)
+        ctx = web_context(self.service) if auth else self.plain_context
         if methods is not None and method not in methods:
             response = HttpResponse.of(error_response(405, "Method Not Allowed"))
         else:
@@ -217,7 +218,7 @@ class AuthFront:
             return None
         request = neutral_request(scope, b"", {})
         try:
-            return await off_loop(signin_endpoints.identify, service, request, web_context(service)), None
+            return await signin_endpoints.identify_off_loop(service, request, self.plain_context), None
         except StoreUnavailable as exc:
             LOGGER.warning("session store unavailable; tab connects as a visitor for now: %s", exc)
             return ResolvedSession(), service.sessions.ticket_in(cookies, secure=scheme == "https", path=cookie_path())
@@ -225,25 +226,27 @@ class AuthFront:
 
 def neutral_request(scope: dict[str, Any], body: bytes, path_params: dict[str, str]) -> HttpRequest:
     """An ASGI scope and body as the endpoints' ``HttpRequest``."""
-    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", [])]
+    headers = MultiMapping([(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", [])],
+                           case_insensitive=True)
     query_string = scope.get("query_string", b"").decode("latin-1")
-    content_type = _header(scope["headers"], "content-type").split(";")[0].strip().lower()
-    form = _arguments(body.decode("latin-1")) if content_type == "application/x-www-form-urlencoded" else {}
+    form: dict[str, list[bytes]] = {}
+    if body and headers.get("content-type", "").split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
+        form = _arguments(body.decode("latin-1"))
     client = scope.get("client")
     scheme = {"ws": "http", "wss": "https"}.get(scope.get("scheme", "http"), scope.get("scheme", "http"))
     return HttpRequest(
         method=scope.get("method", "GET"),
         path=_raw_path(scope),
         query_string=query_string,
-        headers=MultiMapping(headers, case_insensitive=True),
-        cookies=parse_cookie_header(_header(scope["headers"], "cookie")),
+        headers=headers,
+        cookies=CookieHeaders(headers.get_all("cookie")),
         body=body,
-        query=Arguments(_arguments(query_string)),
-        form=Arguments(form),
+        query=Arguments.wrapping(_arguments(query_string)) if query_string else Arguments.wrapping({}),
+        form=Arguments.wrapping(form),
         client_ip=client[0] if client else None,
         peer=scope.get("stauth_peer"),
         scheme=scheme,
-        host=_header(scope["headers"], "host"),
+        host=",".join(headers.get_all("host")),
         path_params=path_params,
     )
 

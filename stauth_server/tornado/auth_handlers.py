@@ -87,15 +87,21 @@ def request_identity(service: SignInService, request: Any, *, touch: bool = True
 
 
 async def identify_request(service: SignInService, request: Any) -> ResolvedSession:
-    """``request_identity`` off the event loop (the store may be across the network)."""
+    """``request_identity`` off the event loop (the store may be across the network); at once
+    for a visitor (no session cookie, no trusted proxy)."""
+    cookies = {name: morsel.value for name, morsel in request.cookies.items()}
+    if not service.needs_lookup(cookies, getattr(request, PEER_ATTRIBUTE, request.remote_ip),
+                                secure=request.protocol == "https", path=cookie_path()):
+        return ResolvedSession()
     return await off_loop(request_identity, service, request)
 
 
 def route_identity(service: SignInService) -> Callable[[HttpRequest], Awaitable[User]]:
-    """Who calls an ``@sa.route`` endpoint (looked up off the event loop)."""
+    """Who calls an ``@sa.route`` endpoint (looked up off the event loop when needed)."""
+    context = web_context()
 
     async def identify(request: HttpRequest) -> User:
-        return (await off_loop(signin.identify, service, request, web_context(service))).user
+        return (await signin.identify_off_loop(service, request, context)).user
 
     return identify
 

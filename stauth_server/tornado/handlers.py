@@ -19,7 +19,7 @@ from ..web.context import WebContext
 from ..web.endpoints import Endpoint, serve
 from ..web.endpoints.delivery import deliver_cookies, redirect_handoff
 from ..web.endpoints.routes import dispatch_route
-from ..web.exchange import Arguments, HttpRequest, HttpResponse
+from ..web.exchange import Arguments, CookieHeaders, HttpRequest, HttpResponse
 from ..web.http import MultiMapping, RenderedResponse, error_response
 from ..web.routes import KNOWN_METHODS, Route
 
@@ -30,15 +30,17 @@ PEER_ATTRIBUTE = "stauth_peer"
 
 def neutral_request(request: Any, path_params: dict[str, str] | None = None) -> HttpRequest:
     """A Tornado ``HTTPServerRequest`` as the endpoints' ``HttpRequest``."""
+    headers = MultiMapping(request.headers.get_all(), case_insensitive=True)
     return HttpRequest(
         method=request.method or "GET",
         path=request.path,
         query_string=request.query,
-        headers=MultiMapping(request.headers.get_all(), case_insensitive=True),
-        cookies={name: morsel.value for name, morsel in request.cookies.items()},
+        headers=headers,
+        # Parsed on first use, as the Starlette adapter does (the first cookie of a name wins).
+        cookies=CookieHeaders(request.headers.get_list("Cookie")),
         body=request.body or b"",
-        query=Arguments(request.query_arguments),
-        form=Arguments(request.body_arguments),
+        query=Arguments.wrapping(request.query_arguments),
+        form=Arguments.wrapping(request.body_arguments),
         client_ip=request.remote_ip,
         peer=getattr(request, PEER_ATTRIBUTE, request.remote_ip),
         scheme=request.protocol,
@@ -98,12 +100,14 @@ class RouteHandler(BaseHandler):
     SUPPORTED_METHODS = KNOWN_METHODS
 
     def initialize(self, route: Route, identify: Callable[[HttpRequest], Awaitable[User]] | None = None,
-                   proxy: ProxyConfig | None = None) -> None:
+                   proxy: ProxyConfig | None = None, context: WebContext | None = None) -> None:
         """``proxy``: with ``[auth.proxy]``, its identity headers are an ambient credential
-        like a cookie, so unsafe requests carrying them get the same-origin check."""
+        like a cookie, so unsafe requests carrying them get the same-origin check.
+        ``context``: read once when the handlers are built (config is fixed while serving)."""
         self.route = route
         self.identify = identify
         self.identity_headers = proxy.identity_headers if proxy is not None else ()
+        self.context = context
 
     async def current_identity(self) -> User:
         """The caller's identity, looked up off the event loop."""
@@ -118,7 +122,7 @@ class RouteHandler(BaseHandler):
             return await dispatch_route(request, ctx, self.route, lambda _: self.current_identity(),
                                         self.identity_headers, sign_in=self.identify is not None)
 
-        self.send_rendered(await serve(endpoint, self.neutral, web_context()))
+        self.send_rendered(await serve(endpoint, self.neutral, self.context or web_context()))
 
     get = post = put = patch = delete = head = options = _serve
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..streamlit import internals
 from ..streamlit.app_paths import base_prefix
-from ..streamlit.server_setup import AuthServerSetup, _static_top_level_names
+from ..streamlit.server_setup import AuthServerSetup, _static_top_level_names, web_context
 from ..web.routes import RouteRegistry
 from ..streamlit.script_api import COOKIE_DELIVERY_PATH, REDIRECT_HANDOFF_PATH
 from .handlers import CookieDeliveryHandler, RedirectHandoffHandler, RouteHandler
@@ -47,9 +47,11 @@ def build_handlers(registry: RouteRegistry, service: SignInService | None = None
         if runtime is not None:
             handlers.append((under_base(re.escape(internals.STREAM_PATH) + "/?$"),
                              auth.websocket_handler(service), {"runtime": runtime}))
+    context = web_context()
     for route in registry.routes:
         handlers.append((under_base(route.regex.pattern[1:]), RouteHandler,
-                         {"route": route, "identify": identify, "proxy": service.config.proxy if service else None}))
+                         {"route": route, "identify": identify, "proxy": service.config.proxy if service else None,
+                          "context": context}))
     for pattern, handler_class, kwargs in registry.raw_mounts:
         handlers.append((under_base(pattern.lstrip("^")), handler_class, kwargs))
     return handlers

@@ -9,12 +9,12 @@ for every adapter: UTF-8 (else 400), control characters blanked, surrounding spa
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from ..core.errors import HTTPError
-from .http import MultiMapping, RenderedResponse
+from .http import MultiMapping, RenderedResponse, parse_cookie_header
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f]")
 
@@ -36,6 +36,13 @@ class Arguments:
     def __init__(self, raw: Mapping[str, Iterable[bytes]] | None = None):
         self._raw = {name: list(values) for name, values in (raw or {}).items()}
 
+    @classmethod
+    def wrapping(cls, raw: Mapping[str, list[bytes]]) -> Arguments:
+        """Arguments over a server's own parsed dict, not copied (neither side changes it)."""
+        arguments = cls.__new__(cls)
+        arguments._raw = raw  # type: ignore[assignment]
+        return arguments
+
     def names(self) -> list[str]:
         return list(self._raw)
 
@@ -53,6 +60,34 @@ class Arguments:
 
     def __contains__(self, name: object) -> bool:
         return name in self._raw
+
+
+class CookieHeaders(Mapping[str, str]):
+    """The cookies of ``Cookie`` headers, parsed on first use (the first of a name wins)."""
+
+    __slots__ = ("_headers", "_parsed")
+
+    def __init__(self, headers: Iterable[str]):
+        self._headers = headers
+        self._parsed: dict[str, str] | None = None
+
+    def _cookies(self) -> dict[str, str]:
+        if self._parsed is None:
+            merged: dict[str, str] = {}
+            for header in self._headers:
+                for name, value in parse_cookie_header(header).items():
+                    merged.setdefault(name, value)
+            self._parsed = merged
+        return self._parsed
+
+    def __getitem__(self, name: str) -> str:
+        return self._cookies()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._cookies())
+
+    def __len__(self) -> int:
+        return len(self._cookies())
 
 
 @dataclass
@@ -79,7 +114,8 @@ class HttpRequest:
     path_params: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.cookies = MappingProxyType(dict(self.cookies))
+        if not isinstance(self.cookies, (MappingProxyType, CookieHeaders)):
+            self.cookies = MappingProxyType(dict(self.cookies))
 
     @property
     def uri(self) -> str:

@@ -16,14 +16,21 @@ from ..core.identity import ANONYMOUS, User
 class MultiMapping(Mapping[str, str]):
     """A read-only mapping where a key may have several values; ``m[k]`` is the last one."""
 
-    __slots__ = ("_items", "_lookup", "_fold")
+    __slots__ = ("_items", "_index", "_fold")
 
     def __init__(self, items: Iterable[tuple[str, str]], *, case_insensitive: bool = False):
         self._fold = case_insensitive
         self._items = list(items)
-        self._lookup: dict[str, list[str]] = {}
-        for key, value in self._items:
-            self._lookup.setdefault(self._key(key), []).append(value)
+        self._index: dict[str, list[str]] | None = None   # built on first lookup
+
+    @property
+    def _lookup(self) -> dict[str, list[str]]:
+        if self._index is None:
+            index: dict[str, list[str]] = {}
+            for key, value in self._items:
+                index.setdefault(self._key(key), []).append(value)
+            self._index = index
+        return self._index
 
     def _key(self, key: str) -> str:
         return key.lower() if self._fold else key
@@ -96,7 +103,8 @@ class Request:
         self._query_string = query_string
         self._header_items = headers
         self._query: MultiMapping | None = None
-        self._headers: MultiMapping | None = None
+        # A MultiMapping (what the adapters hand over) is read-only: shared, not rebuilt.
+        self._headers: MultiMapping | None = headers if type(headers) is MultiMapping else None
         self._cookies = None if cookies is None else MappingProxyType(dict(cookies))
 
     @property
@@ -177,6 +185,8 @@ def _encode_body(body: Any) -> tuple[bytes, str | None]:
 
 def render(result: Any) -> RenderedResponse:
     """Turn what a handler returned into bytes on the wire (TypeError if unsupported)."""
+    if type(result) is dict:  # the common case first
+        return RenderedResponse(200, [("Content-Type", JSON_TYPE)], _encode_json(result).encode("utf-8"))
     if isinstance(result, Response):
         body, default_type = _encode_body(result.body)
         headers = [(str(k), str(v)) for k, v in (result.headers or {}).items()]

@@ -46,7 +46,7 @@ async def dispatch_route(request: HttpRequest, ctx: WebContext, route: Route, id
                                                                                identity_headers):
         refuse_cross_site(request, xsrf_cookie=ctx.xsrf_cookie_name)
     user = ANONYMOUS
-    if route.csrf:
+    if route.csrf and identify is not anonymous:
         try:
             user = await identify(request)
         except StoreUnavailable:
@@ -55,9 +55,9 @@ async def dispatch_route(request: HttpRequest, ctx: WebContext, route: Route, id
             user = ANONYMOUS  # a public route still answers, as a visitor's request
 
     api_request = Request(method=method, path=request.path, path_params=path_params,
-                          query_string=request.query_string, headers=request.headers.pairs(), body=request.body,
+                          query_string=request.query_string, headers=request.headers, body=request.body,
                           client_ip=request.client_ip, user=user)
-    refused = access_error(route, api_request)
+    refused = access_error(route, api_request) if route.auth == "required" or route.roles else None
     if refused is not None and refused.status == 401 and sign_in and _wants_login_page(request):
         here = ctx.strip_base(request.path) + (f"?{request.query_string}" if request.query_string else "")
         return HttpResponse.redirect(ctx.app_path("/auth/login") + "?" + urlencode({"next": here}))

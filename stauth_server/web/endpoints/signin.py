@@ -70,6 +70,14 @@ def identify(service: SignInService, request: HttpRequest, ctx: WebContext, *, t
                             path=ctx.cookie_path, touch=touch)
 
 
+async def identify_off_loop(service: SignInService, request: HttpRequest, ctx: WebContext) -> ResolvedSession:
+    """``identify`` off the event loop (the store may be across the network), or at once for
+    a request with neither our session cookie nor a trusted proxy's headers: a visitor."""
+    if not service.needs_lookup(request.cookies, request.peer, secure=request.secure, path=ctx.cookie_path):
+        return ResolvedSession()
+    return await off_loop(identify, service, request, ctx)
+
+
 def _finish_login(request: HttpRequest, ctx: WebContext, done: CompletedLogin,
                   headers: list[tuple[str, str]] | None = None) -> HttpResponse:
     """The new session's cookies, the browser's other tabs told, on to ``next``."""
