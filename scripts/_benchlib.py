@@ -6,6 +6,7 @@ and always stopping it, and polling ``/_stcore/health``.
 
 from __future__ import annotations
 
+import argparse
 import http.client
 import os
 import resource
@@ -389,3 +390,108 @@ def ratio_interval(ours: Sequence[float], theirs: Sequence[float], *, rounds: in
             ratios.append(statistics.median(a) / denominator)
     tail_pct = (1 - confidence) / 2 * 100
     return percentile(ratios, tail_pct), percentile(ratios, 100 - tail_pct)
+
+
+# --- server generations (Streamlit 1.56 on Tornado, 1.67 on Starlette) ----------------------
+
+#: ``--generation`` names: which Streamlit (and so which of its servers) the benchmarked
+#: servers run on. The harness itself (clients, browser, OP) always runs in this interpreter.
+GENERATIONS: dict[str, str] = {
+    "st156": "Streamlit 1.56.0, Tornado server (this interpreter's environment)",
+    "st167": "Streamlit 1.67.0, Starlette/uvicorn server (.venv-st167)",
+}
+ST167_VENV = REPO_DIR / ".venv-st167"
+_current_generation: str | None = None
+
+
+def generation_python(name: str) -> str:
+    """The interpreter whose environment has generation ``name``'s Streamlit."""
+    if name == "st156":
+        return sys.executable
+    if name == "st167":
+        python = ST167_VENV / "bin" / "python"
+        if not python.exists():
+            raise SystemExit(f"error: {python} is missing (scripts/setup-test-env.sh builds it)")
+        return str(python)
+    raise SystemExit(f"error: unknown generation {name!r} (one of {', '.join(GENERATIONS)})")
+
+
+def use_generation(name: str) -> str:
+    """Make ``console_script`` resolve in generation ``name``'s environment; returns its
+    ``streamlit`` version (checked against the name)."""
+    global _current_generation
+    python = generation_python(name)
+    _current_generation = name
+    version = subprocess.run([python, "-c", "import streamlit; print(streamlit.__version__)"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    expected = {"st156": "1.56.", "st167": "1.67."}[name]
+    if not version.startswith(expected):
+        raise SystemExit(f"error: generation {name} expects Streamlit {expected}x, {python} has {version}")
+    return version
+
+
+def current_generation() -> str:
+    return _current_generation or "st156"
+
+
+def generation_console_script(name: str) -> str:
+    """``console_script(name)`` of the generation chosen with ``use_generation``."""
+    if current_generation() == "st156":
+        return console_script(name)
+    found = Path(generation_python(current_generation())).parent / name
+    if not found.is_file():
+        raise SystemExit(f"error: {found} is missing")
+    return str(found)
+
+
+def add_generation_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--generation", choices=(*GENERATIONS, "both"), default="both",
+                        help="which Streamlit generation the servers run on: st156 (1.56, Tornado), st167 "
+                        "(1.67, Starlette, from .venv-st167) or both, one after the other, with a table of "
+                        "both at the end (default: both)")
+
+
+def argv_without_generation() -> list[str]:
+    """This script's arguments without ``--generation X`` / ``--generation=X``."""
+    argv = list(sys.argv[1:])
+    if "--generation" in argv:
+        at = argv.index("--generation")
+        del argv[at:at + 2]
+    return [a for a in argv if not a.startswith("--generation=")]
+
+
+RESULT_PREFIX = "BENCH-RESULT "
+
+
+def emit_result(values: dict[str, object]) -> None:
+    """The machine-readable last word of a one-generation run (read by ``run_generations``)."""
+    import json
+
+    print(RESULT_PREFIX + json.dumps(values, sort_keys=True), flush=True)
+
+
+def run_generations(script: str, argv: Sequence[str], names: Sequence[str]
+                    ) -> dict[str, dict[str, object] | None]:
+    """Run ``script`` once per generation (``--generation NAME`` plus ``argv``), in this
+    interpreter, its output passed through with a ``[NAME]`` prefix; each run's result
+    (``emit_result``), or None when it failed."""
+    import json
+
+    results: dict[str, dict[str, object] | None] = {}
+    for name in names:
+        print(f"\n===== generation {name}: {GENERATIONS[name]} =====", flush=True)
+        proc = subprocess.Popen([sys.executable, "-u", script, *argv, "--generation", name],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO_DIR)
+        result = None
+        assert proc.stdout is not None
+        try:
+            for line in proc.stdout:
+                if line.startswith(RESULT_PREFIX):
+                    result = json.loads(line[len(RESULT_PREFIX):])
+                print(f"[{name}] {line}", end="", flush=True)
+        finally:
+            if proc.wait() != 0:
+                print(f"[{name}] FAILED: exit code {proc.returncode}", flush=True)
+                result = None
+        results[name] = result
+    return results

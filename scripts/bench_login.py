@@ -28,8 +28,10 @@ How
       all started by this script and stopped (process-group kill) at the end;
     * every round trip uses a fresh requests.Session (a new browser: no OP session, so
       the OP shows its login and consent forms every time) and a fresh TCP connection;
-    * Authlib (streamlit[auth]) is installed first if missing (native needs it; under
-      streamlit-auth, Streamlit's own /auth routes then exist too but ours match first);
+    * native needs Authlib (``streamlit[auth]``; on 1.67 also httpx): they are installed
+      with pip into a folder of their own (``/tmp/stauth-bench-auth-<generation>``, once)
+      and put on the native server's PYTHONPATH only; the environments are not changed,
+      and ours runs without them;
     * one untimed warm-up round trip per side (discovery and JWKS caches), then ``-n``
       round trips per side, interleaved and in ABBA order;
     * CPU used by other processes during each pair of round trips is measured (all of
@@ -45,9 +47,17 @@ How
       discovery) and how much is the server's own work. Those instrumented round trips
       are not part of the headline numbers.
 
-The last line printed is ``login round trip ratio ours/native=R (median Xms vs Yms)``.
+Generations
+    ``--generation st156|st167|both`` (default both): both servers (ours and native) run on
+    Streamlit 1.56 (this interpreter's environment, Tornado) or on 1.67 (``.venv-st167``,
+    Starlette/uvicorn), the same version on both sides, against the same OP code; "both"
+    runs the script once per generation, one after the other, and ends with a table of
+    both. The instrumented phase patches Tornado's RequestHandler, so it runs on st156
+    only.
 
-Usage: ``python3 scripts/bench_login.py [-n 15] [--quick] [--no-where]``
+The last line printed (per generation) is ``login round trip ratio ours/native=R (median Xms vs Yms)``.
+
+Usage: ``python3 scripts/bench_login.py [--generation both] [-n 15] [--quick] [--no-where]``
 """
 
 from __future__ import annotations
@@ -73,7 +83,14 @@ from _benchlib import (
     HOST,
     REPO_DIR,
     OthersMeter,
-    console_script,
+    add_generation_argument,
+    argv_without_generation,
+    current_generation,
+    emit_result,
+    generation_console_script,
+    generation_python,
+    run_generations,
+    use_generation,
     exit_on_sigterm,
     free_port,
     median,
@@ -106,22 +123,36 @@ TIMEOUT = 15
 # --- set-up -------------------------------------------------------------------------------
 
 
+#: What native st.login needs beyond Streamlit's own dependencies (``streamlit[auth]``),
+#: per generation; installed with ``--no-deps`` (their dependencies are already there).
+AUTH_EXTRA = {"st156": ("Authlib>=1.3.2",), "st167": ("Authlib>=1.3.2", "joserfc", "httpx>=0.24.1", "httpcore")}
+#: PYTHONPATH additions of the native server (set by ensure_authlib).
+NATIVE_ENV: dict[str, str] = {}
+
+
 def ensure_authlib() -> str:
-    """Authlib >= 1.3.2 (what ``streamlit[auth]`` adds), installed with pip if missing."""
-    from streamlit.auth_util import is_authlib_installed
-
-    if is_authlib_installed():
-        import authlib
-
-        return f"Authlib {authlib.__version__} already installed"
-    print("Authlib is missing (native st.login needs it): python -m pip install -q 'Authlib>=1.3.2'", flush=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "Authlib>=1.3.2"], check=True)
-    import importlib
-
-    importlib.invalidate_caches()
-    out = subprocess.run([sys.executable, "-c", "import authlib; print(authlib.__version__)"],
-                         capture_output=True, text=True, check=True)
-    return f"Authlib {out.stdout.strip()} installed by this script"
+    """Authlib (and on 1.67 httpx) for native st.login, in a folder of their own put on the
+    native server's PYTHONPATH (and this process's sys.path, for the provider token)."""
+    generation = current_generation()
+    python = generation_python(generation)
+    target = Path(tempfile.gettempdir()) / f"stauth-bench-auth-{generation}"
+    check = ("import sys; sys.path.insert(0, sys.argv[1]); from streamlit.auth_util import is_authlib_installed; "
+             "import authlib, joserfc; assert is_authlib_installed(); print(authlib.__version__)")
+    done = subprocess.run([python, "-c", check, str(target)], capture_output=True, text=True, check=False)
+    how = "already there"
+    if done.returncode != 0:
+        print(f"installing {' '.join(AUTH_EXTRA[generation])} into {target} (native st.login needs them)", flush=True)
+        subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target),
+                        *AUTH_EXTRA[generation]], check=True)
+        done = subprocess.run([python, "-c", check, str(target)], capture_output=True, text=True, check=True)
+        how = "installed by this script"
+    NATIVE_ENV["PYTHONPATH"] = os.pathsep.join(filter(None, [str(target), os.environ.get("PYTHONPATH")]))
+    harness_target = Path(tempfile.gettempdir()) / "stauth-bench-auth-st156"
+    if generation != "st156" and not harness_target.is_dir():  # this interpreter signs the provider token
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target",
+                        str(harness_target), *AUTH_EXTRA["st156"]], check=True)
+    sys.path.insert(0, str(harness_target if generation != "st156" else target))
+    return f"native: Authlib {done.stdout.strip()} from {target} ({how}; on its PYTHONPATH only)"
 
 
 @dataclass
@@ -176,12 +207,12 @@ def app_command(side: Side, timed: bool) -> list[str]:
         name = "streamlit-auth" if side.kind == "ours" else "streamlit"
         return [sys.executable, str(LAUNCHER), name, "run", "app.py", *flags]
     if side.kind == "ours":
-        return [console_script("streamlit-auth"), "run", "app.py", *flags]
-    return [console_script("streamlit"), "run", "app.py", *flags]
+        return [generation_console_script("streamlit-auth"), "run", "app.py", *flags]
+    return [generation_console_script("streamlit"), "run", "app.py", *flags]
 
 
 def start_app(side: Side, timed: bool = False) -> None:
-    env = {}
+    env = dict(NATIVE_ENV) if side.kind == "native" else {}
     if timed:
         side.outbound_log = side.log_dir / f"outbound-{side.kind}.log"
         side.outbound_log.write_text("")
@@ -337,14 +368,23 @@ def attribute_events(log: Path, offset: int, intervals: list[tuple[str, float, f
 
 
 def check_native_cookie(session: object) -> None:
-    """Native's signed ``_streamlit_user`` cookie must name alice (untimed)."""
+    """Native's signed ``_streamlit_user`` cookie must name alice (untimed; Tornado's
+    signed value on 1.56, itsdangerous on 1.67's Starlette server)."""
     import tornado.web
 
     jar = session.cookies  # type: ignore[attr-defined]
     raw = next((c.value for c in jar if c.name == "_streamlit_user"), None)
     if raw is None:
         raise RuntimeError(f"native: no _streamlit_user cookie after the callback ({[c.name for c in jar]})")
-    value = tornado.web.decode_signed_value(SECRET, "_streamlit_user", raw.strip('"'))
+    if current_generation() == "st156":  # Tornado's signed cookie
+        value = tornado.web.decode_signed_value(SECRET, "_streamlit_user", raw.strip('"'))
+    else:  # Starlette server (1.57+): itsdangerous, the cookie name as salt
+        from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+        try:
+            value = URLSafeTimedSerializer(SECRET, salt="_streamlit_user").loads(raw.strip('"'))
+        except BadSignature:
+            value = None
     user = json.loads(value) if value else {}
     if user.get("email") != EMAIL or not user.get("is_logged_in"):
         raise RuntimeError(f"native: _streamlit_user says {user}")
@@ -438,13 +478,22 @@ def main() -> int:
                         help="a round trip is disturbed when other processes used more than PCT%% of a CPU (35)")
     parser.add_argument("--budget", type=float, default=150.0, metavar="S",
                         help="time budget for waiting out other processes and re-runs (150 s)")
+    add_generation_argument(parser)
     args = parser.parse_args()
+    if args.generation == "both":
+        return both_generations(run_generations(__file__, argv_without_generation(), ("st156", "st167")))
+    version = use_generation(args.generation)
     runs = args.runs or (5 if args.quick else 15)
     where_runs = 0 if args.no_where else (args.where or (3 if args.quick else 5))
+    if args.generation != "st156" and where_runs:
+        print("instrumented phase skipped: timed_launch.py patches Tornado's RequestHandler (st156 only)")
+        where_runs = 0
     script_start = time.perf_counter()
     exit_on_sigterm()
 
-    print(f"load average (1 min) at start: {os.getloadavg()[0]:.2f}")
+    load1 = os.getloadavg()[0]
+    print(f"generation {args.generation}: Streamlit {version} on both sides; "
+          f"load average (1 min) at start: {load1:.2f}")
     print(ensure_authlib())
     log_dir = Path(tempfile.mkdtemp(prefix="bench_login_"))
     sides = {kind: Side(kind, free_port(), free_port(), log_dir / kind, log_dir) for kind in KINDS}
@@ -550,7 +599,39 @@ def main() -> int:
           f"total time {time.perf_counter() - script_start:.0f}s")
     print(f"login round trip ratio ours/native={ratio:.2f} (median {ours:.1f}ms vs {native:.1f}ms, n={runs})"
           + ("" if all_clean else " (NOISY: other processes disturbed these runs, re-run on a quiet machine)"))
+    emit_result({
+        "generation": args.generation, "streamlit": version, "load1_start": load1, "clean": all_clean,
+        "disturbed": disturbed, "trips": sum(len(rows) for rows in trips.values()), "n": runs,
+        "ours": ours, "native": native, "ratio": ratio, "low": low, "high": high,
+        "app_ours": median(apps["ours"]), "app_native": median(apps["native"]), "app_ratio": app_ratio,
+        "min": {kind: min(totals[kind]) for kind in KINDS}, "max": {kind: max(totals[kind]) for kind in KINDS},
+        "steps": {kind: {step: median([ms(t.steps[step]) for t in kept[kind]]) for step in STEPS} for kind in KINDS},
+    })
     return 0
+
+
+def both_generations(results: dict[str, dict | None]) -> int:
+    print("\n===== both generations: sign-in round trip (real OP, full code flow), ours vs native st.login "
+          "of the same version, same run (medians, ms) =====")
+    print(f"{'generation':<10} {'ours':>7} {'native':>7} {'ratio':>6} {'95% interval':>12} {'n':>3} "
+          f"{'no-OP ours':>10} {'no-OP native':>12} {'ratio':>6}  ours login/callback/final vs native")
+    failed = False
+    for generation, r in results.items():
+        if r is None:
+            print(f"{generation:<10} FAILED (see its output above)")
+            failed = True
+            continue
+        steps = " vs ".join("/".join(f"{r['steps'][kind][step]:.1f}" for step in ("login", "callback", "final"))
+                            for kind in KINDS)
+        print(f"{generation:<10} {r['ours']:7.1f} {r['native']:7.1f} {r['ratio']:6.3f} "
+              f"{r['low']:5.2f}..{r['high']:<5.2f} {r['n']:>3} {r['app_ours']:10.1f} {r['app_native']:12.1f} "
+              f"{r['app_ratio']:6.3f}  {steps}" + ("" if r["clean"] else " (NOISY)"))
+        print(f"{'':<10} Streamlit {r['streamlit']}; {r['disturbed']} of {r['trips']} round trips disturbed; "
+              f"min..max ours {r['min']['ours']:.0f}..{r['max']['ours']:.0f}, "
+              f"native {r['min']['native']:.0f}..{r['max']['native']:.0f}")
+    line = "; ".join(f"{g} ours/native={r['ratio']:.2f}" for g, r in results.items() if r is not None)
+    print(f"login round trip ratios: {line}")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
