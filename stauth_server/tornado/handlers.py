@@ -7,7 +7,7 @@ function from ``web.endpoints`` and writes its ``HttpResponse`` back.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, ClassVar
 
 import tornado.web
@@ -18,7 +18,7 @@ from ..streamlit.server_setup import web_context
 from ..web.context import WebContext
 from ..web.endpoints import Endpoint, serve
 from ..web.endpoints.delivery import deliver_cookies, redirect_handoff
-from ..web.endpoints.routes import dispatch_route
+from ..web.endpoints.routes import anonymous, dispatch_route
 from ..web.exchange import Arguments, CookieHeaders, HttpRequest, HttpResponse
 from ..web.http import MultiMapping, RenderedResponse, error_response
 from ..web.routes import KNOWN_METHODS, Route
@@ -28,9 +28,39 @@ LOGGER = logging.getLogger("stauth_server.server")
 PEER_ATTRIBUTE = "stauth_peer"
 
 
+class TornadoHeaders(MultiMapping):
+    """Tornado's own headers (already case-insensitive) as a ``MultiMapping``, not copied."""
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: Any) -> None:
+        self._native = native
+        self._fold = True
+        self._index = None
+
+    @property
+    def _items(self) -> list[tuple[str, str]]:  # type: ignore[override]
+        return list(self._native.get_all())
+
+    def __getitem__(self, key: str) -> str:
+        values = self._native.get_list(key)
+        if not values:
+            raise KeyError(key)
+        return values[-1]  # type: ignore[no-any-return]
+
+    def get_all(self, key: str) -> list[str]:
+        return list(self._native.get_list(key))
+
+    def __iter__(self) -> Iterator[str]:
+        return (name.lower() for name in self._native)
+
+    def __len__(self) -> int:
+        return len(self._native)
+
+
 def neutral_request(request: Any, path_params: dict[str, str] | None = None) -> HttpRequest:
     """A Tornado ``HTTPServerRequest`` as the endpoints' ``HttpRequest``."""
-    headers = MultiMapping(request.headers.get_all(), case_insensitive=True)
+    headers = TornadoHeaders(request.headers)
     return HttpRequest(
         method=request.method or "GET",
         path=request.path,
@@ -109,20 +139,12 @@ class RouteHandler(BaseHandler):
         self.identity_headers = proxy.identity_headers if proxy is not None else ()
         self.context = context
 
-    async def current_identity(self) -> User:
-        """The caller's identity, looked up off the event loop."""
-        if self.identify is None:
-            return ANONYMOUS
-        return await self.identify(self.neutral)
-
     async def _serve(self, **_unquoted_by_tornado: str) -> None:
-        self.neutral = neutral_request(self.request)
+        self.send_rendered(await serve(self._endpoint, neutral_request(self.request), self.context or web_context()))
 
-        async def endpoint(request: HttpRequest, ctx: WebContext) -> HttpResponse:
-            return await dispatch_route(request, ctx, self.route, lambda _: self.current_identity(),
-                                        self.identity_headers, sign_in=self.identify is not None)
-
-        self.send_rendered(await serve(endpoint, self.neutral, self.context or web_context()))
+    async def _endpoint(self, request: HttpRequest, ctx: WebContext) -> HttpResponse:
+        return await dispatch_route(request, ctx, self.route, self.identify or anonymous, self.identity_headers,
+                                    sign_in=self.identify is not None)
 
     get = post = put = patch = delete = head = options = _serve
 

@@ -171,7 +171,11 @@ class HttpResponse:
 
     @classmethod
     def of(cls, rendered: RenderedResponse) -> HttpResponse:
-        return cls(rendered.status, list(rendered.headers), rendered.body)
+        """The response for a rendered one. Its header list is taken over, not copied: every
+        ``RenderedResponse`` with headers is built with a list of its own (an empty one may be
+        the class default, shared, so it is copied)."""
+        headers = rendered.headers if type(rendered.headers) is list and rendered.headers else list(rendered.headers)
+        return cls(rendered.status, headers, rendered.body)
 
     @classmethod
     def redirect(cls, location: str, status: int = 302) -> HttpResponse:

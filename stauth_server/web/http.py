@@ -104,7 +104,7 @@ class Request:
         self._header_items = headers
         self._query: MultiMapping | None = None
         # A MultiMapping (what the adapters hand over) is read-only: shared, not rebuilt.
-        self._headers: MultiMapping | None = headers if type(headers) is MultiMapping else None
+        self._headers: MultiMapping | None = headers if isinstance(headers, MultiMapping) else None
         self._cookies = None if cookies is None else MappingProxyType(dict(cookies))
 
     @property

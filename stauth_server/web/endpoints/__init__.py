@@ -28,9 +28,12 @@ def default_headers(rule: HeaderRule) -> Callable[[Endpoint], Endpoint]:
     return mark
 
 
+_NO_HEADERS: Mapping[str, str] = {}
+
+
 def headers_of(endpoint: Endpoint, ctx: WebContext) -> Mapping[str, str]:
     rule: HeaderRule | None = getattr(endpoint, "stauth_default_headers", None)
-    return rule(ctx) if rule else {}
+    return rule(ctx) if rule else _NO_HEADERS
 
 
 async def serve(endpoint: Endpoint, request: HttpRequest, ctx: WebContext) -> HttpResponse:
@@ -39,9 +42,11 @@ async def serve(endpoint: Endpoint, request: HttpRequest, ctx: WebContext) -> Ht
         response = await endpoint(request, ctx)
     except ENDPOINT_ERRORS as exc:
         response = render_error(request, ctx, exc)
-    for name, value in headers_of(endpoint, ctx).items():
-        if response.header(name) is None:
-            response.set_header(name, value)
+    defaults = headers_of(endpoint, ctx)
+    if defaults:
+        for name, value in defaults.items():
+            if response.header(name) is None:
+                response.set_header(name, value)
     return response
 
 
