@@ -224,10 +224,27 @@ class AuthFront:
             return ResolvedSession(), service.sessions.ticket_in(cookies, secure=scheme == "https", path=cookie_path())
 
 
+class AsgiHeaders(MultiMapping):
+    """An ASGI scope's header pairs (bytes) as a ``MultiMapping``, decoded on first use."""
+
+    __slots__ = ("_raw", "_decoded")
+
+    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+        self._raw = raw
+        self._decoded: list[tuple[str, str]] | None = None
+        self._fold = True
+        self._index = None
+
+    @property
+    def _items(self) -> list[tuple[str, str]]:  # type: ignore[override]
+        if self._decoded is None:
+            self._decoded = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self._raw]
+        return self._decoded
+
+
 def neutral_request(scope: dict[str, Any], body: bytes, path_params: dict[str, str]) -> HttpRequest:
     """An ASGI scope and body as the endpoints' ``HttpRequest``."""
-    headers = MultiMapping([(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", [])],
-                           case_insensitive=True)
+    headers = AsgiHeaders(scope.get("headers", []))
     query_string = scope.get("query_string", b"").decode("latin-1")
     form: dict[str, list[bytes]] = {}
     if body and headers.get("content-type", "").split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
@@ -239,14 +256,14 @@ def neutral_request(scope: dict[str, Any], body: bytes, path_params: dict[str, s
         path=_raw_path(scope),
         query_string=query_string,
         headers=headers,
-        cookies=CookieHeaders(headers.get_all("cookie")),
+        cookies=CookieHeaders(headers),
         body=body,
         query=Arguments.wrapping(_arguments(query_string)) if query_string else Arguments.wrapping({}),
         form=Arguments.wrapping(form),
         client_ip=client[0] if client else None,
         peer=scope.get("stauth_peer"),
         scheme=scheme,
-        host=",".join(headers.get_all("host")),
+        host=_header(scope["headers"], "host"),
         path_params=path_params,
     )
 

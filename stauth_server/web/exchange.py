@@ -63,18 +63,20 @@ class Arguments:
 
 
 class CookieHeaders(Mapping[str, str]):
-    """The cookies of ``Cookie`` headers, parsed on first use (the first of a name wins)."""
+    """The cookies of ``Cookie`` headers (their values, or a request's header mapping),
+    parsed on first use (the first cookie of a name wins)."""
 
     __slots__ = ("_headers", "_parsed")
 
-    def __init__(self, headers: Iterable[str]):
+    def __init__(self, headers: Iterable[str] | MultiMapping):
         self._headers = headers
         self._parsed: dict[str, str] | None = None
 
     def _cookies(self) -> dict[str, str]:
         if self._parsed is None:
             merged: dict[str, str] = {}
-            for header in self._headers:
+            values = self._headers.get_all("cookie") if isinstance(self._headers, MultiMapping) else self._headers
+            for header in values:
                 for name, value in parse_cookie_header(header).items():
                     merged.setdefault(name, value)
             self._parsed = merged
