@@ -75,13 +75,13 @@ class AuthFront:
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
             scope = self.sanitised(scope)
+            mounted = self.asgi_mount(scope)
             if self.hosts and scope["type"] == "http" \
                     and not host_allowed(_header(scope["headers"], "host") or None, self.hosts):
-                if self.match(_raw_path(scope)) is not None or self.asgi_mount(scope) is not None:
+                if mounted is not None or self.match(_raw_path(scope)) is not None:
                     await send_response(send, HttpResponse.of(error_response(400, "Host not allowed")),
                                         head=scope["method"] == "HEAD")
                     return
-            mounted = self.asgi_mount(scope)
             if mounted is not None:
                 await mounted[1](mounted[0], receive, send)
                 return
