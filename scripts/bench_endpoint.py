@@ -12,10 +12,11 @@ What is compared
     * ``/bench/raw``:        the baseline, a raw handler in the same server and none of our
       dispatch code. Streamlit 1.56 (Tornado): a ``tornado.web.RequestHandler`` whose
       ``get()`` does ``self.write(dict)``, mounted with ``sa.mount_tornado`` (the same
-      Tornado application). Streamlit 1.67 (Starlette): a Starlette ``Route`` returning a
-      ``JSONResponse``, mounted by the routes module itself for the benchmark only (there is
-      no ``sa.mount_asgi``): it wraps ``AuthFront.inner``, so the request crosses uvicorn and
-      our ``AuthFront`` (sanitising, path table) as ours does, then the raw route.
+      Tornado application). Streamlit 1.67 (Starlette): a raw Starlette route, the issue's
+      baseline: a ``Router`` with one ``Route`` whose endpoint returns a ``JSONResponse``,
+      mounted with ``sa.mount_asgi("/bench/raw", ...)`` and requested at ``/bench/raw/``
+      (the mount hands it the path after the prefix); the request crosses uvicorn and our
+      ``AuthFront`` (sanitising, mount lookup) as ours does, then Starlette's routing.
 
     The ratio ours/raw of requests per second is the cost of our dispatch layer; the
     target is >= 0.95 for the async route (the sync one is reported against the older
@@ -59,8 +60,10 @@ How
     * ``--diagnose`` adds two raw variants that isolate where a sync-route gap comes
       from: ``/bench/raw-async`` (an ``async def get``) and ``/bench/raw-executor``
       (``await loop.run_in_executor(None, f)``, the thread-pool hop a sync route takes),
-      and skips the cookie runs; on Starlette it adds ``/bench/raw-asgi`` instead (a
-      bare ASGI callable at the raw route's place: the floor). scripts/bench_dispatch_micro.py measures the same
+      and skips the cookie runs; on Starlette it adds ``/bench/raw-response`` (a
+      ``JSONResponse`` as the mounted ASGI app: no Router, no Request; the baseline of runs
+      before 2026-11-30 03:30) and ``/bench/raw-asgi`` (a bare ASGI callable: the floor).
+      scripts/bench_dispatch_micro.py measures the same
       handlers without sockets, for a per-layer cost.
 
 The server is always stopped at the end (process-group kill), also on error or Ctrl-C.
@@ -115,7 +118,14 @@ APP = BENCH_APPS / "hi.py"
 ROUTES = BENCH_APPS / "bench_routes.py"
 MAIN_ENDPOINTS: tuple[str, ...] = ("raw", "ours-async", "ours-sync")
 DIAGNOSTIC_ENDPOINTS: dict[str, tuple[str, ...]] = {"st156": ("raw-async", "raw-executor"),
-                                                    "st167": ("raw-asgi",)}
+                                                    "st167": ("raw-response", "raw-asgi")}
+#: Where an endpoint answers when not at /bench/<name>: the Starlette route baseline is a
+#: Router mounted at /bench/raw, so its own route is the mount's "/".
+URL_PATHS: dict[str, dict[str, str]] = {"st167": {"raw": "/bench/raw/"}}
+
+
+def url_path(name: str, generation: str) -> str:
+    return URL_PATHS.get(generation, {}).get(name, f"/bench/{name}")
 ASYNC_TARGET = 0.95  # the issue's target for the async route
 SYNC_TARGET = 0.9  # the earlier target, kept for the sync route
 #: Looks like what a browser sends to a Streamlit app (XSRF cookie + analytics + session).
@@ -208,13 +218,14 @@ def run_wrk(
     return result
 
 
-def verify_bodies(port: int, endpoints: tuple[str, ...]) -> None:
+def verify_bodies(port: int, endpoints: tuple[str, ...], generation: str) -> None:
     """Every endpoint answers 200 with JSON equal to the raw handler's (raises otherwise)."""
     values: dict[str, object] = {}
     for name in endpoints:
         for cookie in (None, COOKIE):
             headers = {"Cookie": cookie} if cookie else {}
-            response = requests.get(f"http://{HOST}:{port}/bench/{name}", headers=headers, timeout=5)
+            response = requests.get(f"http://{HOST}:{port}{url_path(name, generation)}", headers=headers,
+                                    timeout=5, allow_redirects=False)
             ctype = response.headers.get("Content-Type", "")
             if response.status_code != 200 or not ctype.lower().startswith("application/json"):
                 raise RuntimeError(
@@ -354,11 +365,11 @@ def main() -> int:
         started = time.perf_counter()
         wait_healthy(proc, port, timeout=90)
         print(f"healthy after {time.perf_counter() - started:.2f}s on port {port}")
-        verify_bodies(port, endpoints)
+        verify_bodies(port, endpoints, args.generation)
 
         print(f"warm-up: {warmup:g}s per endpoint")
         for name in endpoints:
-            url = f"http://{HOST}:{port}/bench/{name}"
+            url = f"http://{HOST}:{port}{url_path(name, args.generation)}"
             run_wrk(url, warmup, args.connections, None, client_cpu, proc.pid)
         total = args.reps * len(runs) * duration
         print(f"measuring: {args.reps} rounds x {len(runs)} runs x {duration:g}s (~{total:.0f}s), "
@@ -366,7 +377,7 @@ def main() -> int:
         for rep in range(args.reps):
             shift = rep % len(runs)
             for index, (label, cookie, name) in enumerate(runs[shift:] + runs[:shift]):
-                url = f"http://{HOST}:{port}/bench/{name}"
+                url = f"http://{HOST}:{port}{url_path(name, args.generation)}"
                 remaining_runs = (args.reps - rep) * len(runs) - index
                 slack = budget - (time.perf_counter() - script_start) - remaining_runs * duration
                 if slack > 1:  # wait for other processes to calm down, if the budget allows

@@ -8,12 +8,12 @@ Three endpoints that return the same small JSON object:
 
   - Streamlit 1.56 (Tornado): a plain ``tornado.web.RequestHandler`` mounted with
     ``sa.mount_tornado``;
-  - Streamlit 1.67 (Starlette): a raw Starlette endpoint (a ``JSONResponse`` used as the
-    ASGI app), mounted with ``sa.mount_asgi`` when our API has it. Without it (and
-    ``sa.mount_tornado`` is not served on Starlette) this module mounts it itself, for the
-    benchmark only: it wraps ``AuthFront.inner`` (Streamlit's Starlette app) in an ASGI
-    function that serves the raw paths and passes everything else on. Either way the
-    request crosses the same uvicorn and our ``AuthFront`` as ours does, then the raw app.
+  - Streamlit 1.67 (Starlette): a raw Starlette route, as the issue names the baseline: a
+    ``starlette.routing.Router`` with one ``Route("/", endpoint)`` whose endpoint returns a
+    ``JSONResponse``, mounted with ``sa.mount_asgi("/bench/raw", ...)``. Mount semantics
+    hand it the path after the prefix, so it answers at ``/bench/raw/`` (with the slash;
+    bench_endpoint.py requests that). The request crosses the same uvicorn and our
+    ``AuthFront`` as ours does, then Starlette's routing.
 
 Diagnostic variants, used by ``bench_endpoint.py --diagnose`` to explain a gap between
 the sync route and the raw handler:
@@ -24,8 +24,10 @@ the sync route and the raw handler:
 
 and on Starlette (1.67) instead:
 
-* ``/bench/raw-asgi``: a bare ASGI callable at the same place as ``/bench/raw`` that sends
-  the pre-serialised JSON itself (no Starlette Request/Response objects): the floor.
+* ``/bench/raw-response``: lighter than a route: a ``JSONResponse`` used as the ASGI app (no
+  Router, no Request object); the baseline of the earlier runs in docs/benchmarks.md;
+* ``/bench/raw-asgi``: a bare ASGI callable that sends the pre-serialised JSON itself (no
+  Starlette Request/Response objects): the floor.
 """
 
 from __future__ import annotations
@@ -76,18 +78,29 @@ def _mount_tornado_baselines() -> None:
 
 
 def _mount_starlette_baselines() -> None:
-    """The raw baselines on Starlette: with ``sa.mount_asgi`` where our API has it, else
-    (benchmark only) in front of Streamlit's Starlette app, behind our ``AuthFront``. Each
-    answer names the way in its ``X-Bench-Mount`` header (bench_endpoint.py prints it)."""
+    """The raw baselines on Starlette, mounted with ``sa.mount_asgi`` (behind our ``AuthFront``,
+    as our routes are). Each answer names its kind in ``X-Bench-Mount`` (bench_endpoint.py prints it)."""
     import json
 
     from starlette.responses import JSONResponse
 
-    mount_asgi = getattr(sa, "mount_asgi", None)
-    how = b"sa.mount_asgi" if mount_asgi is not None else b"AuthFront.inner wrapper (benchmark only)"
+    how = b"sa.mount_asgi"
 
-    async def raw(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        """A raw Starlette endpoint: a JSONResponse as the ASGI app."""
+    from starlette.requests import Request
+    from starlette.routing import Route, Router
+
+    async def endpoint(request: Request) -> JSONResponse:
+        response = JSONResponse(PAYLOAD)
+        response.raw_headers.append((b"x-bench-mount", how + b" (Router + Route)"))
+        return response
+
+    # The baseline: a raw Starlette route (Router matching, Route's request/response wrapper, a
+    # Request object, JSONResponse). Mount semantics give it the path after the prefix, so it
+    # answers at /bench/raw/ (bench_endpoint.py requests that on Starlette).
+    raw = Router(routes=[Route("/", endpoint)])
+
+    async def raw_response(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Lighter than a route: a JSONResponse used as the ASGI app (no Router, no Request)."""
         response = JSONResponse(PAYLOAD)
         response.raw_headers.append((b"x-bench-mount", how))
         await response(scope, receive, send)
@@ -100,31 +113,10 @@ def _mount_starlette_baselines() -> None:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    raw_apps: dict[str, Any] = {"/bench/raw": raw, "/bench/raw-asgi": raw_asgi}
-    if mount_asgi is not None:
-        for prefix, app in raw_apps.items():
-            mount_asgi(prefix, app)
-        return
-
-    from stauth_server.starlette import front
-
-    original_init = front.AuthFront.__init__
-
-    def init_with_raw(self: Any, inner: Any, server: Any) -> None:
-        original_init(self, inner, server)
-        streamlit_app = self.inner
-
-        async def inner_with_raw(scope: dict[str, Any], receive: Any, send: Any) -> None:
-            if scope["type"] == "http":
-                app = raw_apps.get(scope["path"])
-                if app is not None:
-                    await app(scope, receive, send)
-                    return
-            await streamlit_app(scope, receive, send)
-
-        self.inner = inner_with_raw
-
-    front.AuthFront.__init__ = init_with_raw  # type: ignore[method-assign]
+    raw_apps: dict[str, Any] = {"/bench/raw": raw, "/bench/raw-response": raw_response,
+                               "/bench/raw-asgi": raw_asgi}
+    for prefix, app in raw_apps.items():
+        sa.mount_asgi(prefix, app)
 
 
 def _force_tcp_nodelay() -> None:

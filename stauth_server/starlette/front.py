@@ -31,7 +31,7 @@ from ..web.endpoints import signin as signin_endpoints
 from ..web.endpoints.delivery import deliver_cookies, redirect_handoff
 from ..web.endpoints.routes import dispatch_route
 from ..web.exchange import Arguments, CookieHeaders, HttpRequest, HttpResponse
-from ..web.http import MultiMapping, error_response, parse_cookie_header
+from ..web.http import MultiMapping, error_response, parse_cookie_header, safe_header
 from ..web.xsrf import tokens_match
 
 LOGGER = logging.getLogger("stauth_server.server")
@@ -40,9 +40,7 @@ _TOKEN = r"(?P<token>[A-Za-z0-9_-]{1,128})"
 MAX_BODY = 100 * 1024 * 1024
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
-#: Header names and values that may go on the wire (Tornado's ``set_header`` rule for values).
-_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_HEADER_VALUE = re.compile(r"[\x09\x20-\x7e\x80-\xff]*")
+_HTTP_SCHEME = {"ws": "http", "wss": "https"}
 
 
 class AuthFront:
@@ -66,40 +64,48 @@ class AuthFront:
                 (r"/auth/userinfo/?", signin_endpoints.userinfo, frozenset({"GET"}), True),
             ]
         self.endpoints = [(re.compile(f"^{base}{pattern}$"), *rest) for pattern, *rest in table]
-        self.routes = [(re.compile("^" + base + route.regex.pattern[1:]), route) for route in server.registry.routes]
+        self.routes = [(re.compile("^" + base + route.regex.pattern[1:]), self.route_endpoint(route))
+                       for route in server.registry.routes]
+        self.base = base_prefix()
         self.stream_path = base_prefix() + internals.STREAM_PATH
         self.hosts = self.allowed_hosts()
         #: Routes' and the cookie endpoints' context (config is fixed once the server runs).
         self.plain_context = web_context()
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket"):
+        kind = scope["type"]
+        if kind == "http":
             scope = self.sanitised(scope)
-            mounted = self.asgi_mount(scope)
-            if self.hosts and scope["type"] == "http" \
+            raw_path = _raw_path(scope)
+            mounted = self.asgi_mount(scope, raw_path)
+            found = self.match(raw_path) if mounted is None else None
+            if self.hosts and (mounted is not None or found is not None) \
                     and not host_allowed(_header(scope["headers"], "host") or None, self.hosts):
-                if mounted is not None or self.match(_raw_path(scope)) is not None:
-                    await send_response(send, HttpResponse.of(error_response(400, "Host not allowed")),
-                                        head=scope["method"] == "HEAD")
-                    return
+                await send_response(send, HttpResponse.of(error_response(400, "Host not allowed")),
+                                    head=scope["method"] == "HEAD")
+                return
+            if mounted is not None:
+                await mounted[1](mounted[0], receive, send)
+            elif found is not None:
+                await self.serve_http(scope, receive, send, *found)
+            else:
+                await self.inner(scope, receive, send)
+            return
+        if kind == "websocket":
+            scope = self.sanitised(scope)
+            mounted = self.asgi_mount(scope, _raw_path(scope))
             if mounted is not None:
                 await mounted[1](mounted[0], receive, send)
                 return
-        if scope["type"] == "http":
-            found = self.match(_raw_path(scope))
-            if found is not None:
-                await self.serve_http(scope, receive, send, *found)
-                return
-        elif scope["type"] == "websocket" and self.service is not None \
-                and scope["path"].rstrip("/") == self.stream_path:
-            from .server import CONNECTING
+            if self.service is not None and scope["path"].rstrip("/") == self.stream_path:
+                from .server import CONNECTING
 
-            token = CONNECTING.set(await self.websocket_identity(scope))
-            try:
-                await self.inner(scope, receive, send)
-            finally:
-                CONNECTING.reset(token)
-            return
+                token = CONNECTING.set(await self.websocket_identity(scope))
+                try:
+                    await self.inner(scope, receive, send)
+                finally:
+                    CONNECTING.reset(token)
+                return
         await self.inner(scope, receive, send)
 
     @staticmethod
@@ -109,13 +115,12 @@ class AuthFront:
             return list(internals.get_config_option("server.allowedHosts") or [])
         return []
 
-    def asgi_mount(self, scope: dict[str, Any]) -> tuple[dict[str, Any], Any] | None:
-        """The ``sa.mount_asgi`` app for this request and its scope (Starlette ``Mount``
-        semantics: the full path stays, the mount's prefix joins ``root_path``)."""
+    def asgi_mount(self, scope: dict[str, Any], raw: str) -> tuple[dict[str, Any], Any] | None:
+        """The ``sa.mount_asgi`` app for this request (``raw``: its raw path) and its scope
+        (Starlette ``Mount`` semantics: the full path stays, the prefix joins ``root_path``)."""
         if not self.server.registry.asgi_mounts:
             return None
-        base = base_prefix()
-        raw = _raw_path(scope)
+        base = self.base
         if not raw.startswith(base + "/"):
             return None
         found = self.server.registry.asgi_mount_for(raw[len(base):])
@@ -162,22 +167,26 @@ class AuthFront:
             found = regex.match(raw_path)
             if found:
                 return endpoint, methods, auth, found.groupdict()
-        for regex, route in self.routes:
+        for regex, endpoint in self.routes:
             if regex.match(raw_path):
-                return self.route_endpoint(route), None, False, {}
+                return endpoint, None, False, {}
         return None
 
     def route_endpoint(self, route: Any) -> Endpoint:
+        """``route`` as an endpoint: built once, when the front is."""
         service = self.service
+        if service is None:
+            async def public(request: HttpRequest, ctx: Any) -> HttpResponse:
+                return await dispatch_route(request, ctx, route)
+
+            return public
+        identity_headers = self.proxy.identity_headers if self.proxy else ()
 
         async def identify(request: HttpRequest) -> User:
             return (await signin_endpoints.identify_off_loop(service, request, self.plain_context)).user
 
         async def endpoint(request: HttpRequest, ctx: Any) -> HttpResponse:
-            if service is None:
-                return await dispatch_route(request, ctx, route)
-            return await dispatch_route(request, ctx, route, identify,
-                                        self.proxy.identity_headers if self.proxy else (), sign_in=True)
+            return await dispatch_route(request, ctx, route, identify, identity_headers, sign_in=True)
 
         return endpoint
 
@@ -188,7 +197,8 @@ class AuthFront:
         if methods is not None and method not in methods:
             response = HttpResponse.of(error_response(405, "Method Not Allowed"))
         else:
-            body = await _read_body(receive)
+            # Without Content-Length or Transfer-Encoding a request has no body (RFC 9112 6.3).
+            body = await _read_body(receive) if _announces_body(scope["headers"]) else b""
             if body is None:
                 response = HttpResponse.of(error_response(413, "Request Entity Too Large"))
             else:
@@ -244,13 +254,15 @@ class AsgiHeaders(MultiMapping):
 
 def neutral_request(scope: dict[str, Any], body: bytes, path_params: dict[str, str]) -> HttpRequest:
     """An ASGI scope and body as the endpoints' ``HttpRequest``."""
-    headers = AsgiHeaders(scope.get("headers", []))
+    raw_headers = scope.get("headers", [])
+    headers = AsgiHeaders(raw_headers)
     query_string = scope.get("query_string", b"").decode("latin-1")
     form: dict[str, list[bytes]] = {}
     if body and headers.get("content-type", "").split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
         form = _arguments(body.decode("latin-1"))
     client = scope.get("client")
-    scheme = {"ws": "http", "wss": "https"}.get(scope.get("scheme", "http"), scope.get("scheme", "http"))
+    scheme = scope.get("scheme", "http")
+    scheme = _HTTP_SCHEME.get(scheme, scheme)
     return HttpRequest(
         method=scope.get("method", "GET"),
         path=_raw_path(scope),
@@ -258,28 +270,37 @@ def neutral_request(scope: dict[str, Any], body: bytes, path_params: dict[str, s
         headers=headers,
         cookies=CookieHeaders(headers),
         body=body,
-        query=Arguments.wrapping(_arguments(query_string)) if query_string else Arguments.wrapping({}),
-        form=Arguments.wrapping(form),
+        query=Arguments.wrapping(_arguments(query_string)) if query_string else None,
+        form=Arguments.wrapping(form) if form else None,
         client_ip=client[0] if client else None,
         peer=scope.get("stauth_peer"),
         scheme=scheme,
-        host=_header(scope["headers"], "host"),
+        host=_header(raw_headers, "host"),
         path_params=path_params,
     )
 
 
 async def send_response(send: Send, response: HttpResponse, *, head: bool = False) -> None:
-    if not all(_HEADER_NAME.fullmatch(name) and _HEADER_VALUE.fullmatch(value) for name, value in response.headers):
-        # A CR/LF would inject headers: a 500 without any of them, as the Tornado adapter answers.
-        LOGGER.error("refused to send an unsafe response header among %s", [name for name, _ in response.headers])
-        response = HttpResponse.of(error_response(500, "Internal Server Error"))
-    body = response.body if response.status not in (204, 304) else b""
-    headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in response.headers]
-    if not any(name.lower() == "x-content-type-options" for name, _ in response.headers):
+    status = response.status
+    headers: list[tuple[bytes, bytes]] = []
+    nosniff = True
+    for name, value in response.headers:
+        if not safe_header(name, value):
+            # A CR/LF would inject headers: a 500 without any of them, as the Tornado adapter answers.
+            LOGGER.error("refused to send an unsafe response header among %s", [n for n, _ in response.headers])
+            await send_response(send, HttpResponse.of(error_response(500, "Internal Server Error")), head=head)
+            return
+        if nosniff and name.lower() == "x-content-type-options":
+            nosniff = False
+        headers.append((name.encode("latin-1"), value.encode("latin-1")))
+    if nosniff:
         headers.append((b"x-content-type-options", b"nosniff"))
-    if response.status not in (204, 304):
+    if status == 204 or status == 304:
+        body = b""
+    else:
+        body = response.body
         headers.append((b"content-length", str(len(body)).encode()))
-    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": b"" if head else body})
 
 
@@ -313,8 +334,22 @@ def _raw_path(scope: dict[str, Any]) -> str:
 
 
 def _header(headers: Any, name: str) -> str:
+    """Every value of header ``name`` (lower case), joined with ','."""
     wanted = name.encode("latin-1")
-    return ",".join(v.decode("latin-1") for k, v in headers if k.lower() == wanted)
+    found = None
+    for key, value in headers:
+        if key == wanted or key.lower() == wanted:
+            found = value.decode("latin-1") if found is None else found + "," + value.decode("latin-1")
+    return found or ""
+
+
+def _announces_body(headers: Any) -> bool:
+    """Whether the request says it has a body (Content-Length or Transfer-Encoding)."""
+    for key, _ in headers:
+        key = key.lower()
+        if key == b"content-length" or key == b"transfer-encoding":
+            return True
+    return False
 
 
 def _plain_ip(address: str) -> str:

@@ -12,15 +12,16 @@ from typing import Any, ClassVar
 
 import tornado.web
 
-from ..core.identity import ANONYMOUS, User
+from ..core.identity import User
 from ..core.sources.proxy import ProxyConfig
 from ..streamlit.server_setup import web_context
 from ..web.context import WebContext
 from ..web.endpoints import Endpoint, serve
 from ..web.endpoints.delivery import deliver_cookies, redirect_handoff
 from ..web.endpoints.routes import anonymous, dispatch_route
+from ..web.errors import ENDPOINT_ERRORS, render_error
 from ..web.exchange import Arguments, CookieHeaders, HttpRequest, HttpResponse
-from ..web.http import MultiMapping, RenderedResponse, error_response
+from ..web.http import MultiMapping, RenderedResponse, error_response, safe_header
 from ..web.routes import KNOWN_METHODS, Route
 
 LOGGER = logging.getLogger("stauth_server.server")
@@ -67,7 +68,7 @@ def neutral_request(request: Any, path_params: dict[str, str] | None = None) -> 
         query_string=request.query,
         headers=headers,
         # Parsed on first use, as the Starlette adapter does (the first cookie of a name wins).
-        cookies=CookieHeaders(request.headers.get_list("Cookie")),
+        cookies=CookieHeaders(headers),
         body=request.body or b"",
         query=Arguments.wrapping(request.query_arguments),
         form=Arguments.wrapping(request.body_arguments),
@@ -75,7 +76,7 @@ def neutral_request(request: Any, path_params: dict[str, str] | None = None) -> 
         peer=getattr(request, PEER_ATTRIBUTE, request.remote_ip),
         scheme=request.protocol,
         host=request.host,
-        path_params=path_params or {},
+        path_params=path_params,
     )
 
 
@@ -88,6 +89,11 @@ class BaseHandler(tornado.web.RequestHandler):
     def set_default_headers(self) -> None:
         self.set_header("X-Content-Type-Options", "nosniff")
 
+    def compute_etag(self) -> None:
+        """No ``ETag``: our answers are per-request (a session's, a route's), never cached
+        validators, and the Starlette adapter sends none either."""
+        return None
+
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         message = self._reason or "Error"
         exc_info = kwargs.get("exc_info")
@@ -97,18 +103,30 @@ class BaseHandler(tornado.web.RequestHandler):
 
     def send_rendered(self, response: HttpResponse | RenderedResponse) -> None:
         """Write a response: its status, headers (``Set-Cookie`` repeated) and body."""
-        self.set_status(response.status)
-        has_type = any(name.lower() == "content-type" for name, _ in response.headers)
-        redirect = 300 <= response.status < 400 and any(name.lower() == "location" for name, _ in response.headers)
-        if not has_type and not redirect:  # a redirect keeps Tornado's default, as redirect() does
-            self.clear_header("Content-Type")
+        status = response.status
         for name, value in response.headers:
-            if name.lower() == "set-cookie":
+            if not safe_header(name, value):
+                # A CR/LF would inject headers: a 500 without any of them, as the Starlette adapter answers.
+                LOGGER.error("refused to send an unsafe response header among %s", [n for n, _ in response.headers])
+                response = error_response(500, "Internal Server Error")
+                status = 500
+                break
+        self.set_status(status)
+        has_type = has_location = False
+        for name, value in response.headers:
+            lower = name.lower()
+            if lower == "set-cookie":
                 self.add_header(name, value)
-            else:
-                self.set_header(name, value)
+                continue
+            if lower == "content-type":
+                has_type = True
+            elif lower == "location":
+                has_location = True
+            self.set_header(name, value)
+        if not has_type and not (has_location and 300 <= status < 400):
+            self.clear_header("Content-Type")  # a redirect keeps Tornado's default, as redirect() does
         if not self._finished:
-            self.finish(response.body if response.body and response.status not in (204, 304) else None)
+            self.finish(response.body if response.body and status not in (204, 304) else None)
 
 
 class EndpointHandler(BaseHandler):
@@ -135,16 +153,21 @@ class RouteHandler(BaseHandler):
         like a cookie, so unsafe requests carrying them get the same-origin check.
         ``context``: read once when the handlers are built (config is fixed while serving)."""
         self.route = route
-        self.identify = identify
+        self.identify = identify or anonymous
+        self.sign_in = identify is not None
         self.identity_headers = proxy.identity_headers if proxy is not None else ()
         self.context = context
 
     async def _serve(self, **_unquoted_by_tornado: str) -> None:
-        self.send_rendered(await serve(self._endpoint, neutral_request(self.request), self.context or web_context()))
-
-    async def _endpoint(self, request: HttpRequest, ctx: WebContext) -> HttpResponse:
-        return await dispatch_route(request, ctx, self.route, self.identify or anonymous, self.identity_headers,
-                                    sign_in=self.identify is not None)
+        # dispatch_route as an endpoint (it has no default headers), without serve()'s wrapper.
+        request = neutral_request(self.request)
+        ctx = self.context or web_context()
+        try:
+            response = await dispatch_route(request, ctx, self.route, self.identify, self.identity_headers,
+                                            sign_in=self.sign_in)
+        except ENDPOINT_ERRORS as exc:
+            response = render_error(request, ctx, exc)
+        self.send_rendered(response)
 
     get = post = put = patch = delete = head = options = _serve
 

@@ -62,6 +62,11 @@ class Arguments:
         return name in self._raw
 
 
+#: Shared empty values (read-only: nothing writes to a request's arguments or parameters).
+_NO_ARGUMENTS = Arguments.wrapping(MappingProxyType({}))  # type: ignore[arg-type]
+_NO_PARAMS: Mapping[str, str] = MappingProxyType({})
+
+
 class CookieHeaders(Mapping[str, str]):
     """The cookies of ``Cookie`` headers (their values, or a request's header mapping),
     parsed on first use (the first cookie of a name wins)."""
@@ -92,32 +97,41 @@ class CookieHeaders(Mapping[str, str]):
         return len(self._cookies())
 
 
-@dataclass
 class HttpRequest:
     """What an endpoint reads of a request, whichever server received it.
 
     ``client_ip`` is the client as trusted (a trusted proxy's ``X-Forwarded-For`` applied);
-    ``peer`` the TCP peer; ``scheme``/``host`` as served (a trusted proxy's applied).
+    ``peer`` the TCP peer; ``scheme``/``host`` as served (a trusted proxy's applied);
+    ``path_params``: values the adapter's routing took from the path (``{"token": ...}``).
+    A plain class with slots, not a dataclass: one is built per request, so its
+    construction is kept cheap.
     """
 
-    method: str
-    path: str
-    query_string: str = ""
-    headers: MultiMapping = field(default_factory=lambda: MultiMapping((), case_insensitive=True))
-    cookies: Mapping[str, str] = field(default_factory=dict)
-    body: bytes = b""
-    query: Arguments = field(default_factory=Arguments)
-    form: Arguments = field(default_factory=Arguments)
-    client_ip: str | None = None
-    peer: str | None = None
-    scheme: str = "http"
-    host: str = ""
-    #: Values the adapter's routing took from the path (``{"token": ...}``).
-    path_params: Mapping[str, str] = field(default_factory=dict)
+    __slots__ = ("method", "path", "query_string", "headers", "cookies", "body", "query", "form",
+                 "client_ip", "peer", "scheme", "host", "path_params")
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.cookies, (MappingProxyType, CookieHeaders)):
-            self.cookies = MappingProxyType(dict(self.cookies))
+    def __init__(self, method: str, path: str, query_string: str = "", headers: MultiMapping | None = None,
+                 cookies: Mapping[str, str] | None = None, body: bytes = b"", query: Arguments | None = None,
+                 form: Arguments | None = None, client_ip: str | None = None, peer: str | None = None,
+                 scheme: str = "http", host: str = "", path_params: Mapping[str, str] | None = None) -> None:
+        self.method = method
+        self.path = path
+        self.query_string = query_string
+        self.headers: MultiMapping = MultiMapping((), case_insensitive=True) if headers is None else headers
+        if type(cookies) is not CookieHeaders and type(cookies) is not MappingProxyType:
+            cookies = MappingProxyType(dict(cookies or {}))
+        self.cookies: Mapping[str, str] = cookies
+        self.body = body
+        self.query = _NO_ARGUMENTS if query is None else query
+        self.form = _NO_ARGUMENTS if form is None else form
+        self.client_ip = client_ip
+        self.peer = peer
+        self.scheme = scheme
+        self.host = host
+        self.path_params: Mapping[str, str] = _NO_PARAMS if path_params is None else path_params
+
+    def __repr__(self) -> str:
+        return f"HttpRequest({self.method} {self.path})"
 
     @property
     def uri(self) -> str:

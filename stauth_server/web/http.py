@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -200,6 +201,24 @@ def render(result: Any) -> RenderedResponse:
     return RenderedResponse(200, [("Content-Type", content_type or BYTES_TYPE)], body)
 
 
+#: What may go on the wire: a token as the name; tab, visible ASCII, space or obs-text
+#: (0x80-0xff) in the value (RFC 9110 5.5), so never a CR/LF that would inject a header.
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_HEADER_VALUE = re.compile(r"[\x09\x20-\x7e\x80-\xff]*")
+_SAFE_NAMES: set[str] = set()  # names already checked (bounded: see safe_header)
+
+
+def safe_header(name: str, value: str) -> bool:
+    """Whether ``name: value`` may be sent: both adapters refuse a response carrying another."""
+    if name not in _SAFE_NAMES:
+        if not _HEADER_NAME.fullmatch(name):
+            return False
+        if len(_SAFE_NAMES) < 256:
+            _SAFE_NAMES.add(name)
+    # Printable ASCII (the common case) is safe; anything else goes through the full rule.
+    return (value.isascii() and value.isprintable()) or _HEADER_VALUE.fullmatch(value) is not None
+
+
 def error_response(status: int, message: str, headers: Mapping[str, str] | None = None) -> RenderedResponse:
     """The one shape of every error our endpoints send: ``{"error": message}``."""
     body = json.dumps({"error": message}).encode("utf-8")
@@ -215,4 +234,5 @@ __all__ = [
     "render",
     "error_response",
     "parse_cookie_header",
+    "safe_header",
 ]

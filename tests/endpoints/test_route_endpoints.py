@@ -65,6 +65,15 @@ def routes(calls) -> RouteRegistry:
     def nothing(request):
         return None
 
+    def body(request):
+        return {"length": len(request.body), "text": request.body.decode("utf-8", "replace")}
+
+    def latin_header(request):
+        return Response("x", headers={"X-Place": "caf\u00e9"})
+
+    def del_header(request):
+        return Response("x", headers={"X-Odd": "a\x7fb"})
+
     def whoami(request):
         return {"id": request.user.id}
 
@@ -78,6 +87,9 @@ def routes(calls) -> RouteRegistry:
     registry.add("/api/custom", custom)
     registry.add("/api/bad-header", bad_header)
     registry.add("/api/nothing", nothing, methods=["GET", "POST"])
+    registry.add("/api/body", body, methods=["GET", "POST"], csrf=False)
+    registry.add("/api/latin-header", latin_header)
+    registry.add("/api/del-header", del_header)
     registry.add("/api/private", whoami, auth="required")
     registry.add("/api/editors", whoami, roles=["editor"])
     return registry
@@ -240,6 +252,53 @@ def test_header_injection_in_a_response_is_a_500_without_the_injected_cookie(fet
     assert error_of(response) == "Internal Server Error"
     assert "evil=1" not in " ".join(response.headers.get_list("Set-Cookie"))
     assert "X-Evil" not in response.headers
+
+
+@pytest.mark.gen_test
+def test_a_control_character_in_a_response_header_is_a_500_on_both_adapters(fetch):
+    """DEL is no field-value character (RFC 9110 5.5); Tornado alone would have sent it."""
+    response = yield fetch("/api/del-header")
+    assert response.code == 500
+    assert "X-Odd" not in response.headers
+
+
+@pytest.mark.gen_test
+def test_a_latin1_response_header_value_is_sent(fetch):
+    response = yield fetch("/api/latin-header")
+    assert response.code == 200
+    assert response.headers["X-Place"] == "caf\u00e9"
+
+
+@pytest.mark.gen_test
+def test_route_answers_carry_no_etag_and_ignore_if_none_match(fetch):
+    """Answers are per request, never cache validators: no ETag, no 304, on both adapters."""
+    first = yield fetch("/api/items/1")
+    assert first.code == 200 and "Etag" not in first.headers
+    again = yield fetch("/api/items/1", headers={"If-None-Match": "*"})
+    assert again.code == 200 and body_of(again)["id"] == "1"
+
+
+@pytest.mark.gen_test
+def test_a_get_without_a_body_reads_none(fetch):
+    response = yield fetch("/api/body")
+    assert body_of(response) == {"length": 0, "text": ""}
+
+
+@pytest.mark.gen_test
+def test_a_get_that_announces_a_body_still_hands_it_over(fetch):
+    response = yield fetch("/api/body", method="GET", body=b"payload", allow_nonstandard_methods=True)
+    assert body_of(response) == {"length": 7, "text": "payload"}
+
+
+@pytest.mark.gen_test
+def test_a_chunked_body_without_content_length_is_read(fetch):
+    async def produce(write):
+        await write(b"chun")
+        await write(b"ked")
+
+    response = yield fetch("/api/body", method="POST", body_producer=produce)
+    assert response.code == 200
+    assert body_of(response) == {"length": 7, "text": "chunked"}
 
 
 @pytest.mark.gen_test
