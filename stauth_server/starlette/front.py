@@ -263,20 +263,20 @@ def neutral_request(scope: dict[str, Any], body: bytes, path_params: dict[str, s
     client = scope.get("client")
     scheme = scope.get("scheme", "http")
     scheme = _HTTP_SCHEME.get(scheme, scheme)
-    return HttpRequest(
-        method=scope.get("method", "GET"),
-        path=_raw_path(scope),
-        query_string=query_string,
-        headers=headers,
-        cookies=CookieHeaders(headers),
-        body=body,
-        query=Arguments.wrapping(_arguments(query_string)) if query_string else None,
-        form=Arguments.wrapping(form) if form else None,
-        client_ip=client[0] if client else None,
-        peer=scope.get("stauth_peer"),
-        scheme=scheme,
-        host=_header(raw_headers, "host"),
-        path_params=path_params,
+    return HttpRequest(  # positional (see HttpRequest's order): one is built per request
+        scope.get("method", "GET"),
+        _raw_path(scope),
+        query_string,
+        headers,
+        CookieHeaders(headers),
+        body,
+        Arguments.wrapping(_arguments(query_string)) if query_string else None,
+        Arguments.wrapping(form) if form else None,
+        client[0] if client else None,
+        scope.get("stauth_peer"),
+        scheme,
+        _header(raw_headers, "host"),
+        path_params,
     )
 
 

@@ -62,21 +62,20 @@ class TornadoHeaders(MultiMapping):
 def neutral_request(request: Any, path_params: dict[str, str] | None = None) -> HttpRequest:
     """A Tornado ``HTTPServerRequest`` as the endpoints' ``HttpRequest``."""
     headers = TornadoHeaders(request.headers)
-    return HttpRequest(
-        method=request.method or "GET",
-        path=request.path,
-        query_string=request.query,
-        headers=headers,
-        # Parsed on first use, as the Starlette adapter does (the first cookie of a name wins).
-        cookies=CookieHeaders(headers),
-        body=request.body or b"",
-        query=Arguments.wrapping(request.query_arguments),
-        form=Arguments.wrapping(request.body_arguments),
-        client_ip=request.remote_ip,
-        peer=getattr(request, PEER_ATTRIBUTE, request.remote_ip),
-        scheme=request.protocol,
-        host=request.host,
-        path_params=path_params,
+    return HttpRequest(  # positional (see HttpRequest's order): one is built per request
+        request.method or "GET",
+        request.path,
+        request.query,
+        headers,
+        CookieHeaders(headers),  # parsed on first use, as the Starlette adapter does
+        request.body or b"",
+        Arguments.wrapping(request.query_arguments),
+        Arguments.wrapping(request.body_arguments),
+        request.remote_ip,
+        getattr(request, PEER_ATTRIBUTE, request.remote_ip),
+        request.protocol,
+        request.host,
+        path_params,
     )
 
 
@@ -143,20 +142,31 @@ class EndpointHandler(BaseHandler):
 
 
 class RouteHandler(BaseHandler):
-    """Serves one ``@sa.route`` endpoint."""
+    """Serves one ``@sa.route`` endpoint: ``for_route`` makes the class for one route."""
 
     SUPPORTED_METHODS = KNOWN_METHODS
+    route: ClassVar[Route]
+    identify: ClassVar[Callable[[HttpRequest], Awaitable[User]]] = staticmethod(anonymous)  # type: ignore[assignment]
+    sign_in: ClassVar[bool] = False
+    identity_headers: ClassVar[tuple[str, ...]] = ()
+    context: ClassVar[WebContext | None] = None
 
-    def initialize(self, route: Route, identify: Callable[[HttpRequest], Awaitable[User]] | None = None,
-                   proxy: ProxyConfig | None = None, context: WebContext | None = None) -> None:
-        """``proxy``: with ``[auth.proxy]``, its identity headers are an ambient credential
-        like a cookie, so unsafe requests carrying them get the same-origin check.
-        ``context``: read once when the handlers are built (config is fixed while serving)."""
-        self.route = route
-        self.identify = identify or anonymous
-        self.sign_in = identify is not None
-        self.identity_headers = proxy.identity_headers if proxy is not None else ()
-        self.context = context
+    @classmethod
+    def for_route(cls, route: Route, identify: Callable[[HttpRequest], Awaitable[User]] | None = None,
+                  proxy: ProxyConfig | None = None, context: WebContext | None = None) -> type[RouteHandler]:
+        """A handler class for ``route``, its settings as class attributes (read once, not
+        handed to every request). ``identify``: looks the caller up when sign-in is
+        configured; ``proxy``: with ``[auth.proxy]``, its identity headers are an ambient
+        credential like a cookie, so unsafe requests carrying them get the same-origin
+        check; ``context``: the routes' context (config is fixed while serving)."""
+        attributes = {
+            "route": route,
+            "identify": staticmethod(identify or anonymous),
+            "sign_in": identify is not None,
+            "identity_headers": tuple(proxy.identity_headers) if proxy is not None else (),
+            "context": context,
+        }
+        return type(cls.__name__, (cls,), attributes)
 
     async def _serve(self, **_unquoted_by_tornado: str) -> None:
         # dispatch_route as an endpoint (it has no default headers), without serve()'s wrapper.

@@ -49,9 +49,8 @@ def build_handlers(registry: RouteRegistry, service: SignInService | None = None
                              auth.websocket_handler(service), {"runtime": runtime}))
     context = web_context()
     for route in registry.routes:
-        handlers.append((under_base(route.regex.pattern[1:]), RouteHandler,
-                         {"route": route, "identify": identify, "proxy": service.config.proxy if service else None,
-                          "context": context}))
+        handlers.append((under_base(route.regex.pattern[1:]),
+                         RouteHandler.for_route(route, identify, service.config.proxy if service else None, context)))
     for pattern, handler_class, kwargs in registry.raw_mounts:
         handlers.append((under_base(pattern.lstrip("^")), handler_class, kwargs))
     return handlers

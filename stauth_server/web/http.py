@@ -108,6 +108,25 @@ class Request:
         self._headers: MultiMapping | None = headers if isinstance(headers, MultiMapping) else None
         self._cookies = None if cookies is None else MappingProxyType(dict(cookies))
 
+    @classmethod
+    def for_route(cls, method: str, path: str, path_params: dict[str, str], query_string: str,
+                  headers: MultiMapping, body: bytes, client_ip: str | None, user: User) -> Request:
+        """What dispatch builds for each request: positional, ``path_params`` a fresh dict
+        handed over (not copied), ``headers`` an adapter's read-only ``MultiMapping``."""
+        request = cls.__new__(cls)
+        request.method = method
+        request.path = path
+        request.path_params = MappingProxyType(path_params)
+        request.body = body
+        request.client_ip = client_ip
+        request.user = user
+        request._query_string = query_string
+        request._header_items = headers
+        request._query = None
+        request._headers = headers
+        request._cookies = None
+        return request
+
     @property
     def query(self) -> MultiMapping:
         """Query parameters (read-only); ``query.get_all(name)`` for repeated ones."""

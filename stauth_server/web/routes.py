@@ -414,18 +414,26 @@ async def call_handler(route: Route, request: Request) -> RenderedResponse:
     """
     try:
         if route.is_async:
-            result = await route.handler(request)
-        else:
-            loop = asyncio.get_running_loop()
-            result = await loop.run_in_executor(None, functools.partial(route.handler, request))
-            if inspect.isawaitable(result):
-                result = await result
-        return render(result)
-    except HTTPError as exc:
+            return render(await route.handler(request))
+        return render(await run_sync_handler(route, request))
+    except Exception as exc:  # noqa: BLE001 - every failure is answered, see failure_response
+        return failure_response(route, request, exc)
+
+
+async def run_sync_handler(route: Route, request: Request) -> Any:
+    """A plain ``def`` handler, run in the event loop's default thread pool."""
+    result = await asyncio.get_running_loop().run_in_executor(None, functools.partial(route.handler, request))
+    if inspect.isawaitable(result):
+        result = await result
+    return result
+
+
+def failure_response(route: Route, request: Request, exc: Exception) -> RenderedResponse:
+    """The answer for a handler that raised: its ``HTTPError``, else a logged generic 500."""
+    if isinstance(exc, HTTPError):
         return error_response(exc.status, exc.message or _reason(exc.status), exc.headers)
-    except Exception:
-        LOGGER.exception("route %s %s failed", request.method, route.path)
-        return error_response(500, "Internal Server Error")
+    LOGGER.error("route %s %s failed", request.method, route.path, exc_info=exc)
+    return error_response(500, "Internal Server Error")
 
 
 def _reason(status: int) -> str:

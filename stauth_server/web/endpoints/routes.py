@@ -12,8 +12,8 @@ from ..context import WebContext
 from ..csrf import UNSAFE_METHODS, carries_ambient_credentials, refuse_cross_site
 from ..errors import STORE_DOWN_JSON
 from ..exchange import HttpRequest, HttpResponse
-from ..http import Request
-from ..routes import Route, access_error, call_handler
+from ..http import Request, render
+from ..routes import Route, access_error, failure_response, run_sync_handler
 
 Identify = Callable[[HttpRequest], Awaitable[User]]
 
@@ -54,14 +54,20 @@ async def dispatch_route(request: HttpRequest, ctx: WebContext, route: Route, id
                 raise HTTPError(503, STORE_DOWN_JSON, headers={"Retry-After": "5"}) from None
             user = ANONYMOUS  # a public route still answers, as a visitor's request
 
-    api_request = Request(method=method, path=request.path, path_params=path_params,
-                          query_string=request.query_string, headers=request.headers, body=request.body,
-                          client_ip=request.client_ip, user=user)
+    api_request = Request.for_route(method, request.path, path_params, request.query_string, request.headers,
+                                    request.body, request.client_ip, user)
     refused = access_error(route, api_request) if route.auth == "required" or route.roles else None
     if refused is not None and refused.status == 401 and sign_in and _wants_login_page(request):
         here = ctx.strip_base(request.path) + (f"?{request.query_string}" if request.query_string else "")
         return HttpResponse.redirect(ctx.app_path("/auth/login") + "?" + urlencode({"next": here}))
-    return HttpResponse.of(refused or await call_handler(route, api_request))
+    if refused is not None:
+        return HttpResponse.of(refused)
+    try:  # call_handler, inlined: one coroutine less per request
+        rendered = render(await route.handler(api_request) if route.is_async
+                          else await run_sync_handler(route, api_request))
+    except Exception as exc:  # noqa: BLE001 - every failure is answered, see failure_response
+        rendered = failure_response(route, api_request, exc)
+    return HttpResponse.of(rendered)
 
 
 def _wants_login_page(request: HttpRequest) -> bool:
