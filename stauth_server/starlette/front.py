@@ -95,6 +95,10 @@ class AuthFront:
             scope = self.sanitised(scope)
             mounted = self.asgi_mount(scope, _raw_path(scope))
             if mounted is not None:
+                if self.hosts and not host_allowed(_header(scope["headers"], "host") or None, self.hosts):
+                    # Closed before it is accepted: the server answers the handshake with a 403.
+                    await send({"type": "websocket.close", "code": 1008})
+                    return
                 await mounted[1](mounted[0], receive, send)
                 return
             if self.service is not None and scope["path"].rstrip("/") == self.stream_path:

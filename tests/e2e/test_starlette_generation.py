@@ -123,3 +123,31 @@ def test_the_login_page_mints_the_xsrf_cookie_with_the_configured_samesite(guard
     assert page.status_code == 200
     minted = [c for c in page.raw.headers.getlist("Set-Cookie") if c.startswith("_streamlit_xsrf=")]
     assert minted and "SameSite=Strict" in minted[0]
+
+
+def websocket_handshake(port: int, path: str, host: str) -> str:
+    """The status line a raw websocket handshake to ``path`` with ``Host: host`` gets."""
+    import base64
+    import os
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        key = base64.b64encode(os.urandom(16)).decode()
+        sock.sendall((f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                      f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+        return sock.recv(4096).decode("latin-1").split("\r\n", 1)[0]
+
+
+def test_a_websocket_to_an_asgi_mount_from_a_host_outside_allowed_hosts_is_refused(guarded):
+    refused = websocket_handshake(guarded.port, "/api/echo-ws", f"rebound.attacker.test:{guarded.port}")
+    assert " 403 " in refused + " ", refused
+    accepted = websocket_handshake(guarded.port, "/api/echo-ws", f"localhost:{guarded.port}")
+    assert " 101 " in accepted + " ", accepted
+
+
+def test_an_asgi_mount_serves_websockets(app):
+    from websockets.sync.client import connect
+
+    with connect(f"ws://127.0.0.1:{app.port}/api/echo-ws", open_timeout=5) as socket_:
+        socket_.send("hi")
+        assert socket_.recv(timeout=5) == "echo:hi"
