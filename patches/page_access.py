@@ -4,7 +4,8 @@ Touch point: ``streamlit.commands.navigation._navigation``, which both ``st.navi
 and the ``pages/`` folder (``script_runner._mpa_v1``) call to pick the page to run. The
 wrapper removes pages the user may not open (so they leave the navigation and their URL
 reaches nothing) and, when the requested page is one of them, sends a visitor to sign in
-or shows a signed-in user the 403 view instead of running it. Verified: Streamlit 1.56.0 to 1.67.0 (``scripts/check_touch_points.py``; end to end on 1.56.0 and 1.67.0).
+or shows a signed-in user the 403 view instead of running it. The ``@sa.middleware``
+chain runs first, for the requested page (``streamlit/page_middleware.py``). Verified: Streamlit 1.56.0 to 1.67.0 (``scripts/check_touch_points.py``; end to end on 1.56.0 and 1.67.0).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from stauth_server.core import access
-from stauth_server.streamlit import internals
+from stauth_server.streamlit import internals, page_middleware
 from stauth_server.core.guards import Decision
 
 VERIFIED_VERSIONS = internals.SUPPORTED_VERSIONS
@@ -48,7 +49,7 @@ def _keep(pages: Sequence[Any] | Mapping[str, Sequence[Any]], allowed: set[int])
 def guarded_navigation(pages: Any, *, position: Any, expanded: Any) -> Any:
     """``_navigation`` with the pages this user may not open removed or refused."""
     rules = access.RULES
-    if not rules.active:
+    if not rules.active and not page_middleware.active():
         return _ORIGINAL(pages, position=position, expanded=expanded)
     from stauth_server.streamlit.script_api import current_user, enforce
 
@@ -59,11 +60,15 @@ def guarded_navigation(pages: Any, *, position: Any, expanded: Any) -> Any:
     page_list = _flatten(normalized)
     decisions = {id(p): rules.decide(user, page_names(p, main_dir)) for p in page_list}
     wanted = internals.requested_page(ctx, page_list)
+    if wanted is not None and page_middleware.active():  # @sa.middleware, before the page rules
+        page_middleware.run_for_page(wanted.url_path or "")
     refused = decisions.get(id(wanted), Decision.ALLOW) if wanted is not None else Decision.ALLOW
     allowed = {key for key, decision in decisions.items() if decision is Decision.ALLOW}
     if refused is Decision.ALLOW and not allowed:
         refused = Decision.SIGN_IN if not user.is_logged_in else Decision.FORBID
-    enforce(refused)
+    rule = rules.rule_for(page_names(wanted, main_dir)) if wanted is not None else None
+    enforce(refused, page=wanted.url_path if wanted is not None else "", roles=rule or (),
+            rule="access" if rule else "require_login" if wanted is not None else "no_page_allowed")
     return _ORIGINAL(_keep(normalized, allowed), position=position, expanded=expanded)
 
 

@@ -23,6 +23,7 @@ from .core.identity import User
 from .web.routes import mount_asgi, mount_tornado, route
 from .core.guards import requires
 from .core.hooks import on_login
+from .web.middleware import Redirect, middleware
 
 # The script API needs Streamlit: imported on first use, so that importing the core
 # (stauth_server.core.*) never imports Streamlit.
@@ -52,6 +53,7 @@ __all__ = [
     "CookieError",
     "Forbidden",
     "HTTPError",
+    "Redirect",
     "RedirectError",
     "Request",
     "Response",
@@ -61,6 +63,7 @@ __all__ = [
     "cookies",
     "login",
     "logout",
+    "middleware",
     "mount_asgi",
     "mount_tornado",
     "on_login",

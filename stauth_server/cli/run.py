@@ -59,11 +59,21 @@ def run(target: str, args: tuple[str, ...], routes: tuple[str, ...], **kwargs: A
         # and so the patches know which server (server.useStarlette on 1.56) will run.
         internals.load_streamlit_config(os.path.abspath(script) if script else None, kwargs)
         check_start_up(script)
+        _install_audit_file(script)
         apply_all()
         internals.streamlit_run_command().callback(target=target, args=list(args), **kwargs)
     except (ConfigError, RouteError) as exc:
         click.echo(f"streamlit-auth: error: {exc}", err=True)
         sys.exit(2)
+
+
+def _install_audit_file(script: Path | None) -> None:
+    """``[auth.audit] file``: the audit trail's file, opened before any request is served."""
+    from ..core.audit import install_file, parse_audit
+    from .startup_checks import _auth_table as auth_table
+
+    app_dir = script.resolve().parent if script is not None else Path.cwd()
+    install_file(parse_audit(auth_table().get("audit"), app_dir))
 
 
 def _local_script(target: str) -> Path | None:
@@ -78,3 +88,11 @@ def _local_script(target: str) -> Path | None:
 from .users import users as _users  # noqa: E402 - a subcommand group of its own module
 
 main.add_command(_users)
+
+from .tokens import tokens as _tokens  # noqa: E402 - a subcommand group of its own module
+
+main.add_command(_tokens)
+
+from .check import check as _check  # noqa: E402 - a subcommand of its own module
+
+main.add_command(_check)

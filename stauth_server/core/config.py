@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
+from .audit import AuditConfig, parse_audit
 from .durations import parse_duration
 from .errors import ConfigError
+from .options import PROVIDER_SECTION, SECTIONS, check_table, keys_of
+from .login_branding import LoginBranding, resolve_branding
 from .oidc.presets import PRESETS, resolve_preset
+from .oidc.tenants import MULTI_TENANT_VALUES, TenantRule, is_guid
+from .oidc.userinfo_policy import USERINFO_MODES, UserinfoPolicy
 from .sources.ldap import LdapConfig, parse_ldap
 from .sources.proxy import ProxyConfig, parse_proxy
 from .roles import DEFAULT_GROUP_CLAIMS, GROUP_CLAIM_PRESETS, RoleRule, group_claims, parse_roles
@@ -29,19 +34,11 @@ DEFAULT_TTL = "7d"
 DEFAULT_SCOPE = "openid email profile"
 TOKEN_KINDS = ("id", "access")
 
-#: [auth] keys that are not providers.
-TOP_LEVEL_KEYS = {
-    "redirect_uri", "cookie_secret", "cookie_secrets", "client_id", "client_secret",
-    "server_metadata_url", "client_kwargs", "expose_tokens", "default_ttl", "idle_timeout",
-    "routes", "provider", "require_login", "groups_claim", "login_template", "on_login", "frame_ancestors",
-}
-#: [auth] sub-tables that are not providers.
-SECTION_KEYS = {"roles", "access", "local", "ldap", "proxy", "store"}
-PROVIDER_KEYS = {
-    "client_id", "client_secret", "server_metadata_url", "client_kwargs", "provider",
-    "display_name", "tenant", "domain", "realm", "url", "region", "pool_id", "authorization_server",
-    "groups_claim",
-}
+#: [auth] keys that are not providers, [auth] sub-tables that are not providers, and a
+#: provider's keys: all declared once in ``core.options`` (type, default, doc).
+TOP_LEVEL_KEYS = set(keys_of("auth"))
+SECTION_KEYS = {section.split(".", 1)[1] for section in SECTIONS}
+PROVIDER_KEYS = set(keys_of(PROVIDER_SECTION))
 
 
 @dataclass(frozen=True)
@@ -57,6 +54,13 @@ class ProviderConfig:
     display_name: str = ""
     #: Claims holding the user's groups (see ``roles.GROUP_CLAIM_PRESETS``).
     groups_claims: tuple[str, ...] = DEFAULT_GROUP_CLAIMS
+    #: The ``aud`` of JWT access tokens this provider issues for the app's routes; None:
+    #: its access tokens are not accepted as ``Authorization: Bearer`` (see ``core.bearer``).
+    api_audience: str | None = None
+    #: Microsoft Entra multi-tenant (``tenant = "common"``/``"organizations"``): which tenants.
+    tenants: TenantRule | None = None
+    #: When the callback asks userinfo; ``[auth] userinfo`` (default "auto") sets it at parse time.
+    userinfo: UserinfoPolicy = UserinfoPolicy()
 
     @property
     def scope(self) -> str:
@@ -85,6 +89,12 @@ class ServerConfig:
     on_login: tuple[Path, str] | None = None
     #: Who may frame our sign-in pages (CSP ``frame-ancestors``); ``'self'`` by default.
     frame_ancestors: tuple[str, ...] = ("'self'",)
+    #: ``[auth.audit]``: the audit trail's file, when it has one.
+    audit: AuditConfig | None = None
+    #: ``[auth] password_source_chooser``: the form lets the user pick local or LDAP.
+    password_source_chooser: bool = False
+    #: ``[auth] login_title`` / ``login_logo``, or what the main script says (core.login_branding).
+    login_branding: LoginBranding = field(default_factory=LoginBranding)
 
     @property
     def sign_in_enabled(self) -> bool:
@@ -165,9 +175,7 @@ def _client_kwargs(table: Mapping[str, Any], where: str) -> Mapping[str, Any]:
 
 
 def _provider(name: str, table: Mapping[str, Any], where: str) -> ProviderConfig:
-    for key in table:
-        if key not in PROVIDER_KEYS:
-            LOGGER.warning("%s: unknown key %r is ignored", where, key)
+    check_table(table, PROVIDER_SECTION, where)
     client_id = _string(table, "client_id", where, required=True)
     secret = _string(table, "client_secret", where)
     metadata_url = _string(table, "server_metadata_url", where)
@@ -193,6 +201,10 @@ def _provider(name: str, table: Mapping[str, Any], where: str) -> ProviderConfig
         parts = _split(metadata_url, f"{where} server_metadata_url")
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConfigError(f"{where} server_metadata_url: expected an absolute http(s) URL, got {metadata_url!r}")
+    api_audience = _string(table, "api_audience", where)
+    if api_audience is not None and kind != "oidc":
+        raise ConfigError(f"{where} api_audience: only OpenID Connect providers issue JWT access tokens "
+                          f"(this one is {kind!r})")
     assert client_id is not None
     return ProviderConfig(
         name=name,
@@ -203,7 +215,27 @@ def _provider(name: str, table: Mapping[str, Any], where: str) -> ProviderConfig
         client_kwargs=_client_kwargs(table, where),
         display_name=display or name.replace("_", " ").title(),
         groups_claims=_groups_claims(table.get("groups_claim", preset if preset in GROUP_CLAIM_PRESETS else None), where),
+        tenants=_tenants(table, preset, where),
+        api_audience=api_audience,
     )
+
+
+def _tenants(table: Mapping[str, Any], preset: object, where: str) -> TenantRule | None:
+    """A Microsoft multi-tenant app's rule (``tenant = "common"``/``"organizations"``), and
+    ``allowed_tenants``: tenant GUIDs, only meaningful for such an app."""
+    tenant = str(table.get("tenant") or "").strip().strip("/").lower()
+    multi = preset == "microsoft" and tenant in MULTI_TENANT_VALUES
+    raw = table.get("allowed_tenants")
+    if raw is None:
+        return TenantRule() if multi else None
+    if not multi:
+        raise ConfigError(f"{where} allowed_tenants: only for provider = \"microsoft\" with tenant = \"common\" "
+                          "or \"organizations\" (a single-tenant app already accepts one tenant)")
+    if (not isinstance(raw, (list, tuple)) or not raw
+            or not all(isinstance(t, str) and is_guid(t.strip().lower()) for t in raw)):
+        raise ConfigError(f"{where} allowed_tenants: expected a list of tenant ids (GUIDs such as "
+                          f"\"72f988bf-86f1-41af-91ab-2d7cd011db47\"), got {raw!r}")
+    return TenantRule(frozenset(t.strip().lower() for t in raw))
 
 
 def _groups_claims(setting: object, where: str) -> tuple[str, ...]:
@@ -240,8 +272,7 @@ def _providers(auth: Mapping[str, Any]) -> dict[str, ProviderConfig]:
         if name in TOP_LEVEL_KEYS or name in SECTION_KEYS or ("default" in providers and name in PROVIDER_KEYS):
             continue
         if not isinstance(table, Mapping):
-            LOGGER.warning("[auth]: unknown key %r is ignored", name)
-            continue
+            continue  # an unknown [auth] key: check_table warned about it
         providers[name] = _provider(name, table, f"[auth.{name}]")
     return providers
 
@@ -266,9 +297,6 @@ def _store_url(auth: Mapping[str, Any], app_dir: Path) -> str:
     store = auth.get("store", {})
     if not isinstance(store, Mapping):
         raise ConfigError("[auth.store]: expected a table with url = \"sqlite:///path\", \"memory://\" or \"redis://...\"")
-    unknown = sorted(set(store) - {"url"})
-    if unknown:
-        raise ConfigError(f"[auth.store]: unknown key {unknown[0]!r} (expected url)")
     url = store.get("url")
     if url is None:
         return default_store_url(app_dir)
@@ -331,8 +359,15 @@ def _on_login(auth: Mapping[str, Any], app_dir: Path) -> tuple[Path, str] | None
     return app_dir / file, function
 
 
-def parse_server_config(auth: Mapping[str, Any], app_dir: Path) -> ServerConfig:
-    """Validate ``[auth]``; relative paths are from the app script's folder."""
+def parse_server_config(auth: Mapping[str, Any], app_dir: Path, main_script: Path | None = None) -> ServerConfig:
+    """Validate ``[auth]``; relative paths are from the app script's folder. ``main_script``
+    gives the login page its default title and logo (``core.login_branding``)."""
+    check_table({k: v for k, v in auth.items() if not isinstance(v, Mapping) or k in TOP_LEVEL_KEYS}, "auth",
+                also_known=SECTION_KEYS)
+    for section in ("auth.local", "auth.store", "auth.proxy", "auth.ldap", "auth.audit"):
+        table = auth.get(section.split(".", 1)[1])
+        if isinstance(table, Mapping):
+            check_table(table, section)
     routes = _routes(auth, app_dir)
     providers = _providers(auth)
     require_login = auth.get("require_login", False)
@@ -340,7 +375,7 @@ def parse_server_config(auth: Mapping[str, Any], app_dir: Path) -> ServerConfig:
         raise ConfigError(f"[auth] require_login: expected true or false, got {require_login!r}")
     rules = dict(roles=MappingProxyType(parse_roles(auth.get("roles"))), access=MappingProxyType(_access(auth)),
                  require_login=require_login, login_template=_login_template(auth, app_dir),
-                 on_login=_on_login(auth, app_dir))
+                 on_login=_on_login(auth, app_dir), audit=parse_audit(auth.get("audit"), app_dir))
     users_file = _users_file(auth, app_dir)
     proxy = parse_proxy(auth.get("proxy"))
     ldap = parse_ldap(auth.get("ldap"), app_dir)
@@ -352,6 +387,7 @@ def parse_server_config(auth: Mapping[str, Any], app_dir: Path) -> ServerConfig:
         idle_timeout = parse_duration(idle, "[auth] idle_timeout") if idle is not None else None
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+    providers = _with_userinfo_policy(providers, _choice(auth, "userinfo", USERINFO_MODES), rules["roles"])
     return ServerConfig(
         routes=routes,
         redirect_uri=_redirect_uri(auth) if providers else None,
@@ -365,11 +401,36 @@ def parse_server_config(auth: Mapping[str, Any], app_dir: Path) -> ServerConfig:
         providers=MappingProxyType(providers),
         store_url=_store_url(auth, app_dir),
         frame_ancestors=_frame_ancestors(auth),
+        password_source_chooser=_flag(auth, "password_source_chooser"),
+        login_branding=resolve_branding(_string(auth, "login_title", "[auth]"), _string(auth, "login_logo", "[auth]"),
+                                        app_dir, main_script),
         **rules,
     )
 
 
-def load_server_config(app_dir: Path) -> ServerConfig:
+def _flag(auth: Mapping[str, Any], key: str) -> bool:
+    value = auth.get(key, False)
+    if not isinstance(value, bool):
+        raise ConfigError(f"[auth] {key}: expected true or false, got {value!r}")
+    return value
+
+
+def _choice(auth: Mapping[str, Any], key: str, choices: tuple[str, ...]) -> str:
+    value = auth.get(key, choices[0])
+    if value not in choices:
+        raise ConfigError(f"[auth] {key}: expected one of {', '.join(repr(c) for c in choices)}, got {value!r}")
+    return str(value)
+
+
+def _with_userinfo_policy(providers: dict[str, ProviderConfig], mode: str,
+                          roles: Mapping[str, tuple[RoleRule, ...]]) -> dict[str, ProviderConfig]:
+    """``[auth] userinfo`` for each provider, with the claims ``"auto"`` needs from its ID tokens."""
+    rules = [rule for role_rules in roles.values() for rule in role_rules]
+    return {name: replace(p, userinfo=UserinfoPolicy.for_provider(mode, p.scope, p.groups_claims, rules))
+            for name, p in providers.items()}
+
+
+def load_server_config(app_dir: Path, main_script: Path | None = None) -> ServerConfig:
     """Read ``[auth]`` from ``st.secrets`` (an absent secrets file means defaults)."""
     import streamlit as st
 
@@ -379,7 +440,7 @@ def load_server_config(app_dir: Path) -> ServerConfig:
         raise ConfigError(f".streamlit/secrets.toml could not be read: {exc}") from exc
     if not isinstance(auth, Mapping):
         raise ConfigError(f"[auth]: expected a table, got {type(auth).__name__}")
-    return parse_server_config(_plain(auth), app_dir)
+    return parse_server_config(_plain(auth), app_dir, main_script)
 
 
 def _plain(value: Any) -> Any:

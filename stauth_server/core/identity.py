@@ -16,6 +16,9 @@ class User:
     """An identity. Visitors get ``ANONYMOUS``, whose ``is_logged_in`` is False.
 
     ``id`` is stable for a person: ``"<issuer>|<subject>"`` (see ``user_id``).
+    ``auth_method`` says how this request proved it: ``"session"`` (the session cookie),
+    ``"proxy"`` (a trusted proxy's headers), ``"bearer-jwt"`` (a provider's JWT access
+    token), ``"api-token"`` (a personal API token); ``None`` for visitors.
     """
 
     id: str = ""
@@ -27,6 +30,7 @@ class User:
     groups: frozenset[str] = frozenset()
     claims: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     expires_at: float | None = None
+    auth_method: str | None = None
 
     @property
     def is_logged_in(self) -> bool:
@@ -53,6 +57,7 @@ class User:
             "groups": sorted(self.groups),
             "claims": dict(self.claims),
             "expires_at": self.expires_at,
+            "auth_method": self.auth_method,
         }
 
 
@@ -69,12 +74,14 @@ def user_from_claims(
     groups_claims: tuple[str, ...] = DEFAULT_GROUP_CLAIMS,
     role_rules: Mapping[str, tuple[RoleRule, ...]] | None = None,
     granted_roles: Iterable[str] = (),
+    auth_method: str | None = None,
 ) -> User:
     """The User a sign-in gives, from its (merged ID token and userinfo) claims.
 
     An email the provider marks unverified (``email_verified: false``) is not the user's
     ``email`` (it stays in ``claims``): roles and domains must not trust it. Groups come
     from ``groups_claims``; roles from ``granted_roles`` plus the ``[auth.roles]`` rules.
+    ``auth_method`` defaults to ``"proxy"`` for the trusted proxy's users, else ``"session"``.
     """
     email = _text(claims.get("email")) if not _unverified(claims.get("email_verified")) else None
     groups = groups_from(claims, groups_claims)
@@ -89,6 +96,7 @@ def user_from_claims(
         groups=groups,
         claims=MappingProxyType(dict(claims)),
         expires_at=expires_at,
+        auth_method=auth_method or ("proxy" if provider == "proxy" else "session"),
     )
 
 

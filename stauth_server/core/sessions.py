@@ -15,8 +15,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .audit import audit
 from .config import ServerConfig
-from .identity import ANONYMOUS, User, user_from_claims
+from .identity import ANONYMOUS, User, user_from_claims, user_id
 from .roles import DEFAULT_GROUP_CLAIMS
 from .session_cookie import SESSION_COOKIE, Sealer, candidate_names, chunk_names, cookie_name, join_value, split_value
 from .sources.local import UsersFile, UsersFileError
@@ -133,15 +134,22 @@ class SessionService:
         """The live session a ticket opens, or None when it ended, expired or idled out."""
         stored = self.store.load(ticket.store_key)
         now = self._clock()
-        if stored is None or stored.expires_at <= now:
+        if stored is None:
             return None
         data = SessionData.open(ticket, stored.blob)
         if data is None:
+            return None
+        if stored.expires_at <= now:
+            self.store.delete(ticket.store_key)  # expired once: the trail records it once
+            audit("session_expired", user_id=user_id(data.issuer, data.subject), provider=data.provider,
+                  reason="absolute")
             return None
         last_seen = stored.last_seen
         idle = self.config.idle_timeout
         if idle is not None and now - max(last_seen, seen or 0.0) > idle:
             self.store.delete(ticket.store_key)
+            audit("session_expired", user_id=user_id(data.issuer, data.subject), provider=data.provider,
+                  reason="idle")
             return None
         activity = now if touch else (seen or 0.0)
         if activity - last_seen >= TOUCH_INTERVAL:
@@ -163,12 +171,18 @@ class SessionService:
         claims, granted = data.claims, list(data.granted_roles)
         if data.provider == "local" and data.issuer == "local":
             if self.users is None:
+                audit("session_revoked", user_id=user_id(data.issuer, data.subject), provider=data.provider,
+                      reason="local_accounts_off")
                 raise SessionEnded("local accounts are no longer configured")
             try:
                 account = self.users.accounts().get(data.subject)
             except UsersFileError as exc:
                 raise StoreUnavailable(str(exc)) from None
             if account is None or account.disabled or credential_fingerprint(account.password_hash) != data.credential:
+                reason = ("account_removed" if account is None else "account_disabled" if account.disabled
+                          else "password_changed")
+                audit("session_revoked", user_id=user_id(data.issuer, data.subject), provider=data.provider,
+                      reason=reason)
                 raise SessionEnded(f"local account {data.subject!r} changed")
             claims = {**claims, **account.claims()}
             granted = [*account.roles, *granted]

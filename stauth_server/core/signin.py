@@ -18,14 +18,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .audit import audit
 from .config import ProviderConfig, ServerConfig
 from .session_records import Session, credential_fingerprint
 from .sessions import TOUCH_INTERVAL, CookieOut, ResolvedSession, SessionService
 from .store import SessionStore, make_store
 from .hooks import LoginRefused, run_login_hooks
-from .identity import User
+from .identity import User, user_id
 from .oidc.client import LoginRequest, OIDCClient, SignIn
-from .oidc.errors import ProviderUnavailable, SignInError, StateMismatch
+from .oidc.errors import ProviderUnavailable, SignInError, StateMismatch, TokenRejected
 from .oidc.github import GitHubClient
 from .session_cookie import LOGIN_COOKIE, SESSION_COOKIE, Sealer, chunk_names, cookie_name
 from .sources.ldap import LdapSource, LdapUnavailable
@@ -61,6 +62,17 @@ class SourceUnavailable(SignInError):
     """The directory or users file cannot be read right now: not a wrong password."""
 
     status = 503
+
+
+def _failure_reason(exc: SignInError) -> str:
+    """An audit reason for a provider sign-in that failed."""
+    if isinstance(exc, StateMismatch):
+        return "state_mismatch"
+    if isinstance(exc, ProviderUnavailable):
+        return "provider_unavailable"
+    if isinstance(exc, TokenRejected):
+        return "token_rejected"
+    return "provider_error"
 
 
 def login_cookie_name(state: str) -> str:
@@ -112,11 +124,18 @@ class SignInService:
             self._logins.open(cookies.get(login_cookie_name(state)), max_age_seconds=LOGIN_TTL) or {}
         ) if state else None
         if login is None:
+            audit("sign_in_failed", provider=None, reason="state_mismatch")
             raise StateMismatch("no login in flight for this state",
                                 "This sign-in link has expired or does not belong to this browser.")
         if not self.store.claim_once("state:" + hashlib.sha256(state.encode()).hexdigest(), LOGIN_TTL):
+            audit("sign_in_failed", provider=login.provider, reason="replayed")
             raise StateMismatch("callback replayed", "This sign-in link was already used.")
-        signin = self._client(login.provider).finish(params, login)
+        try:
+            signin = self._client(login.provider).finish(params, login)
+        except SignInError as exc:
+            audit("sign_in_failed", provider=login.provider, reason=_failure_reason(exc),
+                  error=params.get("error"), detail=str(exc))
+            raise
         return self._start_session(signin, login.provider, login.next_path, cookies, browser, secure, path)
 
     @property
@@ -127,26 +146,63 @@ class SignInService:
     def password_login(self, username: str, password: str, client_ip: str | None, next_path: str,
                        cookies: Mapping[str, str], browser: str | None, *, secure: bool, path: str,
                        source: str | None = None) -> CompletedLogin:
-        """Sign in with a local account or LDAP (blocks). Throttled per account and address."""
-        source = source or next(iter(self.password_sources), "")
-        if source not in self.password_sources:
-            raise SignInError(f"password source {source[:32]!r} not configured", "Password sign-in is not available.")
-        keys = [f"user:{source}:{username.lower()}", f"ip:{client_ip}"]
+        """Sign in with a password (blocks): one form for every password source, tried in
+        order (local accounts, then LDAP) with one answer. A local refusal, unknown user or
+        wrong password alike, goes on to LDAP. ``source`` picks one source, and counts only
+        with ``[auth] password_source_chooser``. Throttled per account (whatever the source)
+        and per address, one attempt per call."""
+        sources = self._sources_to_try(source)
+        label = "+".join(sources) or (source or "")[:32]
+        if not sources:
+            audit("sign_in_failed", provider=label, reason="unknown_source", username=username)
+            raise SignInError(f"password source {label!r} not configured", "Password sign-in is not available.")
+        keys = [f"user:{username.lower()}", f"ip:{client_ip}"]
         # Counted as a failure before any password work, so parallel guesses cannot all
         # slip past the check; a success clears it.
         wait = self.throttle.attempt(keys)
         if wait > 0:
+            audit("throttled", provider=label, username=username, retry_after=int(wait) + 1)
             raise TooManyAttempts(f"throttled {keys}", f"Too many attempts. Try again in {int(wait) + 1} seconds.")
+        checked: list[str] = []
+        unavailable: SourceUnavailable | None = None
+        for name in sources:
+            try:
+                found = self._check_password(name, username, password)
+            except SourceUnavailable as exc:
+                unavailable = unavailable or exc
+                continue
+            if found is not None:
+                self.throttle.success(keys)
+                signin, credential = found
+                return self._start_session(signin, name, next_path, cookies, browser, secure, path, credential)
+            checked.append(name)
+        if unavailable is not None:
+            if not checked:
+                self.throttle.refund(keys)  # nothing was checked: not a guess
+            audit("sign_in_failed", provider=label, reason="source_unavailable", username=username)
+            raise unavailable
+        reason, known = self._refusal(checked[0], username)
+        audit("sign_in_failed", user_id=known, provider=label, reason=reason, username=username)
+        raise SignInError(f"{label} sign-in refused for {username[:64]!r}", "Wrong username or password.")
+
+    def _sources_to_try(self, source: str | None) -> list[str]:
+        """Every configured password source in order, or the one the form's chooser named."""
+        if source and self.config.password_source_chooser:
+            return [source] if source in self.password_sources else []
+        return self.password_sources
+
+    def _refusal(self, source: str, username: str) -> tuple[str, str | None]:
+        """Why a password sign-in was refused, for the audit trail only (never the user),
+        and the account's user id when there is one."""
+        if source != "local" or self.users is None:
+            return "bad_credentials", None
         try:
-            found = self._check_password(source, username, password)
-        except SourceUnavailable:
-            self.throttle.refund(keys)  # nothing was checked: not a guess
-            raise
-        if found is None:
-            raise SignInError(f"{source} sign-in refused for {username[:64]!r}", "Wrong username or password.")
-        self.throttle.success(keys)
-        signin, credential = found
-        return self._start_session(signin, source, next_path, cookies, browser, secure, path, credential)
+            account = self.users.accounts().get(username)
+        except UsersFileError:
+            return "bad_password", None
+        if account is None:
+            return "unknown_user", None
+        return ("disabled" if account.disabled else "bad_password"), user_id("local", account.username)
 
     def _check_password(self, source: str, username: str, password: str) -> tuple[SignIn, str | None] | None:
         """The sign-in and, for a local account, its credential fingerprint; None when wrong."""
@@ -177,6 +233,7 @@ class SignInService:
         try:
             extra_claims, granted = run_login_hooks(user, provider)
         except LoginRefused as refused:
+            audit("sign_in_failed", user_id=user.id, provider=provider, reason="refused_by_hook")
             raise SignInError(f"an on_login hook refused {user.id}", refused.message) from None
         session = sessions.create(issuer=signin.issuer, subject=signin.subject, provider=provider,
                                   claims={**signin.claims, **extra_claims}, granted_roles=granted,
@@ -184,6 +241,7 @@ class SignInService:
         out = sessions.cookies_for(session, cookies, secure=secure, path=path)  # a ticket: one small cookie
         old = sessions.resolve(cookies, secure=secure, path=path, touch=False)
         sessions.end(old.record)  # a new session at every sign-in: no fixation
+        audit("sign_in", user_id=user.id, provider=provider)
         return CompletedLogin(session, sessions.user_of(session), out, next_path)
 
     def _account_roles(self, provider: str, signin: SignIn) -> tuple[str, ...]:
@@ -291,9 +349,13 @@ class SignInService:
             tokens = self.clients[record.provider].refresh(record.tokens, record.data.subject)
         except ProviderUnavailable as exc:
             LOGGER.warning("refresh failed, will retry: %s", exc)  # an outage does not end sessions
+            audit("refresh_failed", user_id=user_id(record.data.issuer, record.data.subject),
+                  provider=record.provider, reason="provider_unavailable", session_ended=False, detail=str(exc))
             return record
         except SignInError as exc:
             LOGGER.info("refresh refused, ending session: %s", exc)
+            audit("refresh_failed", user_id=user_id(record.data.issuer, record.data.subject),
+                  provider=record.provider, reason="refused", session_ended=True, detail=str(exc))
             self.sessions.end(record)
             return None
         if not self.sessions.save_tokens(record, tokens):

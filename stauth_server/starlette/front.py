@@ -24,6 +24,7 @@ from ..streamlit import internals
 from ..streamlit.app_paths import base_prefix, cookie_path
 from ..streamlit.script_api import COOKIE_DELIVERY_PATH, REDIRECT_HANDOFF_PATH
 from ..streamlit.server_setup import web_context
+from ..web.bearer import bearer_aware
 from ..web.csrf import own_origin
 from ..web.hosts import host_allowed
 from ..web.endpoints import Endpoint, serve
@@ -186,8 +187,10 @@ class AuthFront:
             return public
         identity_headers = self.proxy.identity_headers if self.proxy else ()
 
-        async def identify(request: HttpRequest) -> User:
+        async def by_cookie(request: HttpRequest) -> User:
             return (await signin_endpoints.identify_off_loop(service, request, self.plain_context)).user
+
+        identify = bearer_aware(service, by_cookie)  # a Bearer token, if sent, alone says who calls
 
         async def endpoint(request: HttpRequest, ctx: Any) -> HttpResponse:
             return await dispatch_route(request, ctx, route, identify, identity_headers, sign_in=True)

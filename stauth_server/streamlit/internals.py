@@ -13,6 +13,7 @@ Nothing else in ``stauth_server`` imports a private Streamlit module.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import streamlit
@@ -290,6 +291,22 @@ def navigation_module() -> Any:
     return navigation
 
 
+def route_single_file_app_through_navigation(main_script_path: str) -> bool:
+    """Make a single-file app (no ``pages/`` folder) pick its page through ``_navigation``
+    too, so page rules and middlewares apply to it: Streamlit's v1 multipage path
+    (``script_runner._mpa_v1``, taken when ``PagesManager.uses_pages_directory``) runs the
+    main script as the only page of an empty ``pages/`` folder, as it does for an app with
+    an empty folder. A script that calls ``st.navigation`` switches back to v2 on its first
+    run (Streamlit's own rule, ``st.navigation`` sets the flag False). Returns whether it
+    was set. Checked on 1.56.0 to 1.67.0 (``scripts/check_touch_points.py``)."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if (Path(main_script_path).resolve().parent / "pages").exists():
+        return False
+    PagesManager.uses_pages_directory = True
+    return True
+
+
 def as_page(page: Any) -> Any:
     """A ``st.navigation`` entry (path, callable or StreamlitPage) as a StreamlitPage."""
     from streamlit.navigation.page import StreamlitPage
@@ -311,6 +328,40 @@ def requested_page(ctx: Any, pages: list[Any]) -> Any | None:
         if wanted_name and page.url_path == wanted_name.strip("/"):
             return page
     return next((p for p in pages if p._default), pages[0])
+
+
+# --- AppTest, for stauth_server.testing only (checked against 1.56.0 and 1.67.0 by the kit's
+# own tests, tests/unit/testing_kit, which run on both) ------------------------------------
+
+def app_test_class() -> type:
+    """``streamlit.testing.v1.AppTest``; every run (``run()``, a widget's, after
+    ``switch_page``) goes through its ``_run(widget_state, timeout)``."""
+    from streamlit.testing.v1 import AppTest
+
+    return AppTest
+
+
+def app_test_module() -> Any:
+    """``streamlit.testing.v1.app_test``, whose ``_run`` looks up ``LocalScriptRunner`` by
+    name in the module's globals for each run."""
+    from streamlit.testing.v1 import app_test
+
+    return app_test
+
+
+def seat_script_runner(runner: Any, session_id: str, user_info: dict[str, Any]) -> None:
+    """Give a ``ScriptRunner`` not yet started this session id (``_session_id``, which its
+    runs' ``ScriptRunContext`` and uploaded files use) and ``st.user`` dict: its
+    ``_user_info`` is shared by reference with every run's ``ScriptRunContext.user_info``,
+    so it is updated in place."""
+    runner._session_id = session_id
+    runner._user_info.clear()
+    runner._user_info.update(user_info)
+
+
+def browser_redirects(runner: Any) -> list[str]:
+    """The ``auth_redirect`` URLs a ``LocalScriptRunner``'s run sent (its ``forward_msgs()``)."""
+    return [msg.auth_redirect.url for msg in runner.forward_msgs() if msg.WhichOneof("type") == "auth_redirect"]
 
 
 # --- start-up checks (checked against 1.56.0) -------------------------------------------

@@ -17,7 +17,8 @@ import streamlit as st
 from . import internals
 from ..web.cookie_outbox import OUTBOX, browser_binding
 from ..web.cookie_rules import build_write
-from ..core import guards
+from ..core import access, guards
+from ..core.audit import RequestFacts, audit
 from ..core.guards import Decision, decide
 from ..core.identity import ANONYMOUS, User
 from .live_sessions import LIVE
@@ -248,19 +249,41 @@ def require(roles: Iterable[str] = (), groups: Iterable[str] = (), check: Callab
     ``roles`` / ``groups``, or failing ``check(user)``, sees a 403 view.
     """
     user = current_user()
-    enforce(decide(user, roles=roles, groups=groups, check=check))
+    enforce(decide(user, roles=roles, groups=groups, check=check), rule="sa.require", roles=roles)
     return user
 
 
-def enforce(decision: Decision) -> None:
+def enforce(decision: Decision, *, page: str | None = None, rule: str | None = None,
+            roles: Iterable[str] = ()) -> None:
     """Act on a guard's decision: a visitor goes to sign in, a user without access sees
-    the 403 view; either way the script stops. ALLOW does nothing."""
+    the 403 view; either way the script stops. ALLOW does nothing.
+
+    A refusal is a ``page_denied`` audit event naming ``page``, the ``rule`` and ``roles``
+    that refused it (by default the current page and its ``[auth.access]`` rule)."""
+    if decision is not Decision.ALLOW:
+        _audit_denial(decision, page, rule, tuple(roles))
     if decision is Decision.SIGN_IN:
         login()
         internals.stop_script()
     elif decision is Decision.FORBID:
         forbidden_view()
         internals.stop_script()
+
+
+def _audit_denial(decision: Decision, page: str | None, rule: str | None, roles: tuple[str, ...]) -> None:
+    """``page_denied``, with the page run's client as its websocket connection told it."""
+    context = st.context
+    url_path = urlsplit(context.url or "").path or None
+    if page is None:
+        page = strip_base(url_path or "/").strip("/")
+    if rule is None:
+        found = access.RULES.rule_for([page])
+        rule, roles = ("access", found) if found else ("require_login", ())
+    # Streamlit reports a loopback client (127.0.0.1 or ::1) as no address at all.
+    facts = RequestFacts(client_ip=context.ip_address or "127.0.0.1", path=url_path,
+                         user_agent=context.headers.get("User-Agent"))
+    audit("page_denied", user_id=current_user().id or None, request=facts, page=page, decision=decision.value,
+          rule=rule, roles=roles)
 
 
 def forbidden_view(message: str = "You do not have access to this page.") -> None:

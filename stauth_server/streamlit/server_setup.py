@@ -69,7 +69,8 @@ class AuthServerSetup:
     _runtime: Any
 
     def __init__(self, main_script_path: str, is_hello: bool) -> None:
-        self.auth_config: ServerConfig = load_server_config(Path(main_script_path).resolve().parent)
+        self.auth_config: ServerConfig = load_server_config(Path(main_script_path).resolve().parent,
+                                                              Path(main_script_path).resolve())
         _check_redirect_uri(self.auth_config)
         from ..core import access
 
@@ -79,6 +80,11 @@ class AuthServerSetup:
             self.signin = _sign_in_service(self.auth_config)
         loaded = load_routes_modules([*self.cli_routes, *self.auth_config.routes])
         _register_configured_hook(self.auth_config, loaded)
+        from . import page_middleware
+
+        if access.RULES.active or page_middleware.active():
+            # Page rules and middlewares run where a page is picked: a single-file app picks too.
+            internals.route_single_file_app_through_navigation(main_script_path)
         super().__init__(main_script_path, is_hello)  # type: ignore[call-arg]
 
     async def start(self) -> None:

@@ -15,6 +15,7 @@ from ..streamlit import internals
 from ..streamlit.app_paths import cookie_path
 from ..streamlit.live_sessions import LIVE
 from ..streamlit.resumption import connect_with_identity
+from ..web.bearer import bearer_aware
 from ..web.blocking import off_loop
 from ..web.context import WebContext
 from ..web.cookie_outbox import browser_binding
@@ -97,13 +98,14 @@ async def identify_request(service: SignInService, request: Any) -> ResolvedSess
 
 
 def route_identity(service: SignInService) -> Callable[[HttpRequest], Awaitable[User]]:
-    """Who calls an ``@sa.route`` endpoint (looked up off the event loop when needed)."""
+    """Who calls an ``@sa.route`` endpoint: its Bearer token if it sends one, else its
+    session cookie or a trusted proxy's headers (looked up off the event loop when needed)."""
     context = web_context()
 
     async def identify(request: HttpRequest) -> User:
         return (await signin.identify_off_loop(service, request, context)).user
 
-    return identify
+    return bearer_aware(service, identify)
 
 
 def sanitizing_find_handler(find_handler: Callable[..., Any], proxy: ProxyConfig) -> Callable[..., Any]:

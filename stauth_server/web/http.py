@@ -152,6 +152,15 @@ class Request:
             self._cookies = MappingProxyType(merged)
         return self._cookies
 
+    @property
+    def state(self) -> dict[str, Any]:
+        """This request's scratch space: what an ``@sa.middleware`` stores, the handler reads."""
+        try:
+            return self._state
+        except AttributeError:
+            self._state: dict[str, Any] = {}
+            return self._state
+
     def json(self) -> Any:
         """The body parsed as JSON; a malformed body answers 400."""
         try:

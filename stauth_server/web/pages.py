@@ -27,6 +27,8 @@ button.primary{margin-top:1.25rem;background:var(--accent);border-color:var(--ac
 button.primary:hover{color:#fff;filter:brightness(1.08)}
 .error{color:#ff4b4b;background:rgba(255,75,75,.1);padding:.5rem .75rem;border-radius:.5rem}
 .or{text-align:center;margin:1rem 0 .25rem}
+.brand{text-align:center;margin-bottom:1rem}.brand h1{margin:.25rem 0;overflow-wrap:anywhere}
+.brand p{margin:0}.logo{display:block;margin:0 auto .5rem;max-width:100%;max-height:4rem}
 a.button{display:flex;align-items:center;justify-content:center;gap:.6rem}.icon{width:1.5rem;height:1.5rem}
 """
 
@@ -60,10 +62,14 @@ class Theme:
 
 def login_page(login_path: str, providers: Iterable[tuple[str, str]], next_path: str, *,
                password_sources: Sequence[str], xsrf_form_html: str, error: str | None = None,
-               username: str = "", theme: Theme = Theme(), template: str | None = None) -> str:
-    """Every way in: a button per provider, and the password form (works without JS).
+               username: str = "", theme: Theme = Theme(), template: str | None = None,
+               source_chooser: bool = False, title: str = "Sign in", logo_url: str | None = None) -> str:
+    """Every way in: the app's name and logo, the password form (works without JS) and a
+    button per provider.
 
-    ``password_sources``: "local" and/or "ldap"; with both, the form lets the user pick.
+    ``password_sources``: "local" and/or "ldap". One form tries them all; only with
+    ``source_chooser`` (and two sources) does it let the user pick one. ``title`` and
+    ``logo_url`` (a ``data:`` or http(s) URL) are the app's, escaped here.
     """
     buttons = "".join(
         f'<a class=button href="{escape(login_path)}?{escape(urlencode({"provider": name, "next": next_path}))}">'
@@ -73,11 +79,10 @@ def login_page(login_path: str, providers: Iterable[tuple[str, str]], next_path:
     form = ""
     if password_sources:
         labels = {"local": "App account", "ldap": "Directory (LDAP)"}
-        if len(password_sources) > 1:
+        chooser = ""
+        if source_chooser and len(password_sources) > 1:
             options = "".join(f'<option value="{escape(s)}">{escape(labels.get(s, s))}</option>' for s in password_sources)
             chooser = f'<label for=source>Sign in with</label><select id=source name=source>{options}</select>'
-        else:
-            chooser = f'<input type=hidden name=source value="{escape(password_sources[0])}">'
 
         alert = f'<p class=error role=alert id=form-error>{escape(error)}</p>' if error else ""
         described = ' aria-describedby=form-error' if error else ""
@@ -93,10 +98,16 @@ def login_page(login_path: str, providers: Iterable[tuple[str, str]], next_path:
         )
         if buttons:
             form = f"{form}<p class=or>or</p>"
+    logo = f'<img class=logo alt="{escape(title)}" src="{escape(logo_url)}">' if logo_url else ""
     if template is not None:
-        # a custom page: $login_form is our form and buttons, $styles our stylesheet
-        return Template(template).safe_substitute(login_form=form + buttons, styles=_STYLE + theme.css())
-    return _page("Sign in", f"<h1>Sign in</h1>{form}{buttons}", extra_css=theme.css())
+        # a custom page: $login_form is our form and buttons, $styles our stylesheet,
+        # $app_title the app's name (escaped), $logo its logo (an <img>, or nothing)
+        return Template(template).safe_substitute(login_form=form + buttons, styles=_STYLE + theme.css(),
+                                                  app_title=escape(title), logo=logo)
+    lead = "<p>Sign in to continue</p>" if title != "Sign in" else ""
+    brand = f"<header class=brand>{logo}<h1>{escape(title)}</h1>{lead}</header>"
+    page_title = "Sign in" if title == "Sign in" else f"Sign in · {title}"
+    return _page(page_title, f"{brand}{form}{buttons}", extra_css=theme.css())
 
 
 def error_page(message: str, app_path: str, retry_path: str | None = None) -> str:

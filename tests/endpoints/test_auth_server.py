@@ -122,7 +122,7 @@ def test_init_loads_cli_routes_then_config_routes(monkeypatch, tmp_path):
     config_file.write_text('import stauth_server as sa\n@sa.route("/api/config")\ndef b(request):\n    return 2\n')
     seen = {}
 
-    def load_server_config(app_dir):
+    def load_server_config(app_dir, main_script=None):
         seen["app_dir"] = app_dir
         return ServerConfig(routes=(config_file,))
 

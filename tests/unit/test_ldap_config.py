@@ -36,11 +36,21 @@ def test_no_table_means_no_ldap():
     ({"user_search_filter": "(&(uid={username})(memberOf={group}))"}, "user_search_filter"),
     ({"group_search_filter": "(member={dn})"}, "group_search_filter"),
     ({"group_search_base": "groups"}, "group_search_base"),
-    ({"groups_base": "ou=groups,dc=example,dc=org"}, "groups_base"),
 ])
 def test_a_wrong_key_or_value_is_a_config_error_naming_it(keys, named):
     with pytest.raises(ConfigError, match=named):
         parse_ldap(ldap(**keys))
+
+
+def test_a_misspelt_key_is_warned_about_with_the_nearest_known_key(tmp_path, caplog):
+    """The one unknown-key policy (core.options): a warning naming the nearest key, then ignored."""
+    from stauth_server.core.config import parse_server_config
+
+    auth = {"cookie_secret": "s" * 40, "ldap": ldap(groups_search_base="ou=groups,dc=example,dc=org")}
+    with caplog.at_level("WARNING", logger="stauth_server.config"):
+        config = parse_server_config(auth, tmp_path)
+    assert config.ldap is not None and config.ldap.group_search_base is None
+    assert "[auth.ldap]: unknown key 'groups_search_base' is ignored; did you mean 'group_search_base'?" in caplog.text
 
 
 def test_search_then_bind_needs_all_three_service_keys():

@@ -78,13 +78,14 @@ def test_or_separates_the_form_from_the_buttons():
     assert html.index("</form>") < html.index("class=or") < html.index("Continue with Google")
 
 
-def test_one_password_source_is_named_in_a_hidden_field():
-    parsed = Inputs(page(password_sources=["local"]))
-    assert parsed.inputs["source"] == {"type": "hidden", "name": "source", "value": "local"}
+def test_one_form_names_no_password_source():
+    for sources in (["local"], ["local", "ldap"]):
+        html = page(password_sources=sources)
+        assert "source" not in Inputs(html).inputs and "<select" not in html
 
 
-def test_two_password_sources_let_the_user_pick_one():
-    html = page(password_sources=["local", "ldap"])
+def test_with_the_chooser_on_two_password_sources_let_the_user_pick_one():
+    html = page(password_sources=["local", "ldap"], source_chooser=True)
     assert '<select id=source name=source>' in html
     assert '<option value="local">App account</option><option value="ldap">Directory (LDAP)</option>' in html
     assert "source" not in Inputs(html).inputs  # no hidden field competing with the select

@@ -573,7 +573,7 @@ class _DirectoryDown:
 def test_a_directory_outage_is_a_503_and_never_counts_as_a_wrong_password(users_path):
     from stauth_server.core.signin import SourceUnavailable
 
-    service = make_service(users_path)
+    service = make_service(users_path, password_source_chooser=True)  # the form named LDAP: only it is tried
     service.ldap = _DirectoryDown()
     service.config = replace(service.config, ldap=SimpleNamespace(server_uri="ldap://127.0.0.1:1"))
     for _ in range(10):
@@ -581,4 +581,5 @@ def test_a_directory_outage_is_a_503_and_never_counts_as_a_wrong_password(users_
             service.password_login("alice", "whatever", "203.0.113.7", "/", {}, None, secure=False, path="/",
                                    source="ldap")
         assert caught.value.status == 503 and "cannot be reached" in caught.value.user_message
-    assert service.throttle.wait_seconds(["user:ldap:alice", "ip:203.0.113.7"]) == 0
+    assert service.throttle.wait_seconds(["user:alice", "ip:203.0.113.7"]) == 0
+    assert service.throttle._failures == {}

@@ -528,14 +528,27 @@ PROXY_AUTH = {"cookie_secret": "z" * 40, "proxy": {"trusted_proxies": ["127.0.0.
     {"url": ""},
     {"url": 42},
     {"url": ["memory://"]},
-    {"path": "sessions.db"},
-    {"url": "memory://", "ttl": 5},
     "sqlite:///var/lib/app/sessions.db",
 ])
 def test_a_bad_store_setting_is_a_config_error_naming_the_key(tmp_path, store_table):
     with pytest.raises(ConfigError) as caught:
         parse_server_config({**PROXY_AUTH, "store": store_table}, tmp_path)
     assert "[auth.store]" in str(caught.value)
+
+
+@pytest.mark.parametrize(("store_table", "unknown", "nearest"), [
+    ({"path": "sessions.db"}, "path", None),
+    ({"url": "memory://", "ttl": 5}, "ttl", None),
+    ({"uri": "memory://"}, "uri", "url"),
+])
+def test_an_unknown_store_key_is_warned_about_and_ignored(tmp_path, caplog, store_table, unknown, nearest):
+    """The one unknown-key policy (core.options): warned about, with the nearest known key."""
+    with caplog.at_level("WARNING", logger="stauth_server.config"):
+        config = parse_server_config({**PROXY_AUTH, "store": store_table}, tmp_path)
+    assert config.store_url == (default_store_url(tmp_path) if "url" not in store_table else "memory://")
+    assert f"[auth.store]: unknown key {unknown!r} is ignored" in caplog.text
+    if nearest:
+        assert f"did you mean {nearest!r}" in caplog.text
 
 
 def test_the_default_store_is_a_sqlite_file_in_the_apps_streamlit_folder(tmp_path):

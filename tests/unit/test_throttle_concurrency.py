@@ -107,7 +107,7 @@ def test_ten_parallel_wrong_passwords_for_one_account_count_ten_and_at_most_thre
     throttled = [o for o in outcomes if isinstance(o, TooManyAttempts)]
     assert len(throttled) >= PARALLEL - FREE and all(o.status == 429 for o in throttled)
     assert len(argon2_calls) <= FREE, f"{len(argon2_calls)} of {PARALLEL} parallel guesses were checked"
-    assert failures(service, "user:local:alice") == PARALLEL
+    assert failures(service, "user:alice") == PARALLEL
 
 
 def test_ten_parallel_guesses_from_one_address_at_ten_accounts_reach_argon2_at_most_three_times(service,

@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from stauth_server.core.login_branding import LoginBranding
 from stauth_server.core.errors import HTTPError
 from stauth_server.core.oidc.errors import SignInError
 from stauth_server.core.store import StoreUnavailable
@@ -161,6 +162,8 @@ class _FakeService:
 
     class config:
         frame_ancestors = ("'self'",)
+        password_source_chooser = False
+        login_branding = LoginBranding()
 
 
 def test_the_login_page_endpoint_sets_an_xsrf_cookie_when_the_browser_has_none():

@@ -21,6 +21,7 @@ from ..config import ProviderConfig
 from .errors import ProviderUnavailable, SignInError, StateMismatch, TokenRejected
 from .id_token import BAD_SIGNATURE, allowed_algorithms, validate_id_token
 from .metadata import KeySet, ProviderMetadata
+from .tenants import PLACEHOLDER
 from .transport import ProviderHTTP
 
 #: Claims that describe the token, not the person: never taken from userinfo.
@@ -112,7 +113,7 @@ class OIDCClient:
         self.provider = provider
         self.redirect_uri = redirect_uri
         self.http = http or ProviderHTTP()
-        self.metadata = ProviderMetadata(provider.server_metadata_url, self.http)
+        self.metadata = ProviderMetadata(provider.server_metadata_url, self.http, tenants=provider.tenants)
         self.keys = KeySet(self.http)
         self._oauth = WebApplicationClient(provider.client_id)
 
@@ -158,8 +159,10 @@ class OIDCClient:
         if not isinstance(id_token, str):
             raise TokenRejected("token response has no id_token")
         claims = self._validate(id_token, meta, nonce=login.nonce)
-        claims = self._merge_userinfo(claims, tokens["access_token"], meta)
-        return SignIn(issuer=meta["issuer"], subject=claims["sub"], claims=claims, tokens=tokens)
+        issuer = claims["iss"] if self._templated(meta) else meta["issuer"]  # multi-tenant: the user's tenant
+        if self.provider.userinfo.wanted(claims):
+            claims = self._merge_userinfo(claims, tokens["access_token"], meta)
+        return SignIn(issuer=issuer, subject=claims["sub"], claims=claims, tokens=tokens)
 
     def refresh(self, tokens: Mapping[str, Any], subject: str) -> dict[str, Any]:
         """New tokens from the refresh token; ``SignInError`` when the provider says no."""
@@ -195,6 +198,10 @@ class OIDCClient:
 
     # --- internals ------------------------------------------------------------------
 
+    def _templated(self, meta: Mapping[str, Any]) -> bool:
+        """A Microsoft multi-tenant app, whose issuer is the ``{tenantid}`` template."""
+        return self.provider.tenants is not None and PLACEHOLDER in meta["issuer"]
+
     def _check_response_issuer(self, params: Mapping[str, str], meta: Mapping[str, Any]) -> None:
         """RFC 9207: the ``iss`` of the authorization response names our provider."""
         iss = params.get("iss")
@@ -202,6 +209,11 @@ class OIDCClient:
             if meta.get("authorization_response_iss_parameter_supported"):
                 raise SignInError("authorization response without iss, which the provider advertises",
                                   "The sign-in response is incomplete.")
+            return
+        if self._templated(meta):
+            if not self.provider.tenants.response_issuer_ok(iss, meta["issuer"]):  # type: ignore[union-attr]
+                raise SignInError(f"authorization response iss {iss[:200]!r} is not {meta['issuer']!r} "
+                                  "with an allowed tenant", "The sign-in response came from another identity provider.")
             return
         if iss != meta["issuer"]:
             raise SignInError(f"authorization response iss {iss!r} is not {meta['issuer']!r}",
@@ -253,6 +265,7 @@ class OIDCClient:
                 client_id=self.provider.client_id,
                 nonce=nonce,
                 algorithms=allowed_algorithms(meta.get("id_token_signing_alg_values_supported")),
+                tenants=self.provider.tenants,
             )
 
         try:

@@ -11,6 +11,7 @@ import jwt
 
 from .errors import TokenRejected
 from .metadata import ASYMMETRIC_ALGS
+from .tenants import PLACEHOLDER, TenantRule
 
 LEEWAY_SECONDS = 60
 BAD_SIGNATURE = "ID token: bad signature"
@@ -31,8 +32,12 @@ def validate_id_token(
     client_id: str,
     nonce: str | None,
     algorithms: list[str],
+    tenants: TenantRule | None = None,
 ) -> dict[str, Any]:
     """The validated claims, or ``TokenRejected`` saying which rule failed.
+
+    ``tenants``: a Microsoft multi-tenant app, whose ``issuer`` is the ``{tenantid}``
+    template: ``iss`` must be the template with the token's ``tid`` (``core.oidc.tenants``).
 
     ``nonce`` is None only for an ID token from a refresh (OIDC Core 12.2).
     ``key_for(kid, alg)`` returns the verification key (the JWKS, refetched once for an
@@ -49,13 +54,14 @@ def validate_id_token(
     if kid is not None and not isinstance(kid, str):
         raise TokenRejected("ID token: kid is not a string")
     key = key_for(kid, alg)
+    templated = tenants is not None and PLACEHOLDER in issuer
     try:
         claims = jwt.decode(
             token,
             key=key,
             algorithms=[alg],
             audience=client_id,
-            issuer=issuer,
+            issuer=None if templated else issuer,
             leeway=LEEWAY_SECONDS,
             options={"require": ["iss", "sub", "aud", "exp", "iat"], "verify_iat": True},
         )
@@ -71,6 +77,8 @@ def validate_id_token(
         raise TokenRejected(BAD_SIGNATURE) from None
     except jwt.InvalidTokenError as exc:
         raise TokenRejected(f"ID token: invalid ({type(exc).__name__}: {exc})") from None
+    if templated:
+        tenants.check(claims, issuer)  # type: ignore[union-attr]
     _check_claims(claims, client_id=client_id, nonce=nonce, now=time.time())
     return claims
 

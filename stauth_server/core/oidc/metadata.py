@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import jwt
 
 from .errors import ProviderUnavailable, TokenRejected
+from .tenants import TenantRule
 from .transport import ProviderHTTP
 
 WELL_KNOWN = "/.well-known/openid-configuration"
@@ -42,8 +43,11 @@ def expected_issuer(metadata_url: str) -> str | None:
 class ProviderMetadata:
     """Discovery document of one OpenID Provider, fetched lazily, refreshed after a TTL."""
 
-    def __init__(self, url: str, http: ProviderHTTP, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, url: str, http: ProviderHTTP, clock: Callable[[], float] = time.monotonic,
+                 tenants: TenantRule | None = None):
         self.url = url
+        #: A Microsoft multi-tenant app: the issuer may be the ``{tenantid}`` template.
+        self.tenants = tenants
         self._http = http
         self._clock = clock
         self._lock = threading.Lock()
@@ -70,7 +74,8 @@ class ProviderMetadata:
         promised = expected_issuer(self.url)
         # Discovery 4.1: a terminating "/" of the issuer is dropped before the well-known
         # path is appended, so "https://x/" legitimately publishes at https://x/.well-known/...
-        if promised is not None and doc["issuer"] not in (promised, promised + "/"):
+        templated = self.tenants is not None and self.tenants.discovery_issuer_ok(doc["issuer"], promised)
+        if promised is not None and doc["issuer"] not in (promised, promised + "/") and not templated:
             raise ProviderUnavailable(
                 f"discovery: issuer {doc['issuer']!r} differs from the discovery URL's {promised!r}",
                 "The identity provider is misconfigured.",

@@ -86,16 +86,16 @@ def parse_ldap(table: object, app_dir: Path | None = None) -> LdapConfig | None:
         except ValueError:
             raise ConfigError(f"[auth.ldap] group_search_base: expected a DN such as \"ou=groups,dc=example,dc=org\", "
                               f"got {table['group_search_base']!r}") from None
-    return LdapConfig(**{**table, **_tls_settings(table, app_dir)})
+    known = {k: v for k, v in table.items() if k in LdapConfig.__dataclass_fields__}
+    return LdapConfig(**{**known, **_tls_settings(table, app_dir)})
 
 
 def _check_keys(table: Mapping[str, Any]) -> None:
     """Known keys only, each of its type; a server_uri that is ldap:// or ldaps://."""
-    known = set(LdapConfig.__dataclass_fields__)
-    unknown = [k for k in table if k not in known]
-    if unknown:
-        raise ConfigError(f"[auth.ldap]: unknown key(s) {unknown}; expected some of {sorted(known)}")
+    known = set(LdapConfig.__dataclass_fields__)  # an unknown key: warned about by core.options, ignored
     for key, value in table.items():
+        if key not in known:
+            continue
         expected, what = _KEY_TYPES.get(key, (str, "a string"))
         if type(value) is not expected or (expected is int and value <= 0):
             raise ConfigError(f"[auth.ldap] {key}: expected {what}, got {value!r}")
@@ -225,6 +225,23 @@ class LdapSource:
             claims.update(email=email, email_verified=True)
         claims["name"] = _first(entry, config.name_attribute) or preferred
         return claims
+
+    def check_connection(self) -> None:
+        """Reach the directory as sign-ins will (TLS as configured) and, when a service
+        account is configured, bind with it; LdapUnavailable says what failed."""
+        from ldap3.core.exceptions import LDAPException
+
+        try:
+            connection = self._connect(self._server(), self.config.bind_dn, self.config.bind_password)
+            try:
+                if self.config.bind_dn and not connection.bind():
+                    raise LdapUnavailable(f"LDAP service account bind refused ({connection.result.get('description')})")
+            finally:
+                connection.unbind()
+        except LdapUnavailable:
+            raise
+        except (LDAPException, OSError, ValueError, TypeError) as exc:
+            raise LdapUnavailable(f"LDAP {self.config.server_uri}: {_reason(exc)}") from None
 
     def _user_dn(self, server: Any, username: str) -> str | None:
         from ldap3.utils.conv import escape_filter_chars

@@ -9,7 +9,8 @@
     roles = ["admin"]
     disabled = false
 
-Written by ``streamlit-auth users``; re-read when it changes. Unknown users and wrong
+Personal API tokens (``core.api_tokens``) live in the same file, under ``[api_tokens]``.
+Written by ``streamlit-auth users`` and ``tokens``; re-read when it changes. Unknown users and wrong
 passwords get the same answer after the same work (a dummy hash is verified).
 """
 
@@ -27,6 +28,8 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from ..api_tokens import ApiToken, ApiTokensError, parse_tokens, render_tokens
 
 try:  # Python 3.11+
     import tomllib as _toml_reader
@@ -93,6 +96,15 @@ def _parse(path: Path, text: str) -> dict[str, LocalAccount]:
     return accounts
 
 
+def _parse_tokens(path: Path, text: str) -> dict[str, ApiToken]:
+    try:
+        return parse_tokens(_toml_reader.loads(text).get("api_tokens"), str(path))
+    except ApiTokensError as exc:
+        raise UsersFileError(str(exc)) from None
+    except Exception as exc:
+        raise UsersFileError(f"{path}: not valid TOML ({exc})") from None
+
+
 def _quote(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
 
@@ -119,6 +131,7 @@ class UsersFile:
 
     path: Path
     _accounts: dict[str, LocalAccount] = field(default_factory=dict)
+    _tokens: dict[str, ApiToken] = field(default_factory=dict)
     _stamp: tuple[int, int, int, int] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -132,13 +145,26 @@ class UsersFile:
             # that keeps the size (a new password hash) is still noticed.
             stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino, stat.st_ctime_ns)
             if stamp != self._stamp:
-                self._accounts = _parse(self.path, self.path.read_text(encoding="utf-8"))
+                text = self.path.read_text(encoding="utf-8")
+                self._accounts = _parse(self.path, text)
+                self._tokens = _parse_tokens(self.path, text)
                 self._stamp = stamp
             return dict(self._accounts)
 
-    def save(self, accounts: Iterable[LocalAccount]) -> None:
-        """Write atomically (a temporary file renamed over the old one), owner-only."""
-        text = render(accounts)
+    def api_tokens(self) -> dict[str, ApiToken]:
+        """The personal API tokens stored in the file (hashes only), by id."""
+        self.accounts()
+        with self._lock:
+            return dict(self._tokens)
+
+    def save(self, accounts: Iterable[LocalAccount], api_tokens: Iterable[ApiToken] | None = None) -> None:
+        """Write atomically (a temporary file renamed over the old one), owner-only.
+
+        ``api_tokens``: the tokens to keep; None keeps those the file holds now.
+        """
+        if api_tokens is None:
+            api_tokens = self.api_tokens().values() if self.path.exists() else ()
+        text = render(accounts) + render_tokens(api_tokens)
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)  # 0600, never reused
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -5,14 +5,17 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from urllib.parse import urlencode
 
+from ...core.audit import audit, request_scope, scope_for
 from ...core.errors import HTTPError
 from ...core.identity import ANONYMOUS, User
 from ...core.store import StoreUnavailable
 from ..context import WebContext
+from ..bearer import bearer_token
 from ..csrf import UNSAFE_METHODS, carries_ambient_credentials, refuse_cross_site
 from ..errors import STORE_DOWN_JSON
 from ..exchange import HttpRequest, HttpResponse
 from ..http import Request, render
+from ..middleware import CHAIN, route_refusal
 from ..routes import Route, access_error, failure_response, run_sync_handler
 
 Identify = Callable[[HttpRequest], Awaitable[User]]
@@ -29,7 +32,8 @@ async def dispatch_route(request: HttpRequest, ctx: WebContext, route: Route, id
 
     ``identify`` looks the caller up; ``sign_in``: sign-in is configured, so a browser
     refused for want of one is sent to the login page; ``identity_headers``: a trusted
-    proxy's, an ambient credential like a cookie.
+    proxy's, an ambient credential like a cookie. With ``sign_in``, ``identify`` must be
+    ``web.bearer.bearer_aware`` (both adapters build it so).
     """
     # Parameters come from the raw path: a server's own arguments are already decoded,
     # so an encoded '/' in them can no longer be told from a real one.
@@ -42,13 +46,19 @@ async def dispatch_route(request: HttpRequest, ctx: WebContext, route: Route, id
             return HttpResponse(204, [("Allow", ", ".join(route.allowed_methods))])
         if not (method == "HEAD" and "GET" in route.methods):
             raise HTTPError(405, "Method Not Allowed", headers={"Allow": ", ".join(route.allowed_methods)})
-    if route.csrf and method in UNSAFE_METHODS and carries_ambient_credentials(request.joined_headers,
-                                                                               identity_headers):
+    # With sign-in, ``identify`` authenticates a Bearer request by its token alone
+    # (web.bearer): a cookie it also carries counts for nothing, so it is not ambient.
+    by_bearer = sign_in and bearer_token(request) is not None
+    if route.csrf and method in UNSAFE_METHODS and not by_bearer \
+            and carries_ambient_credentials(request.joined_headers, identity_headers):
         refuse_cross_site(request, xsrf_cookie=ctx.xsrf_cookie_name)
     user = ANONYMOUS
+    scope = None
     if route.csrf and identify is not anonymous:
+        scope = scope_for(request)  # the lookup's events and a refusal's share one request id
         try:
-            user = await identify(request)
+            with request_scope(scope):
+                user = await identify(request)
         except StoreUnavailable:
             if route.auth == "required" or route.roles:
                 raise HTTPError(503, STORE_DOWN_JSON, headers={"Retry-After": "5"}) from None
@@ -56,7 +66,14 @@ async def dispatch_route(request: HttpRequest, ctx: WebContext, route: Route, id
 
     api_request = Request.for_route(method, request.path, path_params, request.query_string, request.headers,
                                     request.body, request.client_ip, user)
+    if CHAIN:  # @sa.middleware: after identity, before the access rules and the handler
+        stopped = await route_refusal(api_request, ctx.base_path)
+        if stopped is not None:
+            return HttpResponse.of(stopped)
     refused = access_error(route, api_request) if route.auth == "required" or route.roles else None
+    if refused is not None:
+        audit("route_denied", user_id=user.id or None, request=scope or request, route=route.path,
+              method=method, status=refused.status, roles=route.roles)
     if refused is not None and refused.status == 401 and sign_in and _wants_login_page(request):
         here = ctx.strip_base(request.path) + (f"?{request.query_string}" if request.query_string else "")
         return HttpResponse.redirect(ctx.app_path("/auth/login") + "?" + urlencode({"next": here}))

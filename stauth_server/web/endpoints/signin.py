@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit
 
+from ...core.audit import audit, in_request, request_scope, scope_for
 from ...core.errors import HTTPError, RedirectError
-from ...core.identity import ANONYMOUS
+from ...core.identity import ANONYMOUS, user_id
 from ...core.oidc.errors import SignInError
 from ...core.signin import CompletedLogin, CookieOut, ResolvedSession, SignInService, login_cookie_name
 from ...core.store import StoreUnavailable
@@ -66,8 +67,9 @@ def browser(request: HttpRequest, ctx: WebContext) -> str | None:
 
 def identify(service: SignInService, request: HttpRequest, ctx: WebContext, *, touch: bool = True) -> ResolvedSession:
     """Who sent the request: a trusted proxy's headers, else our session cookie (blocks)."""
-    return service.identify(request.cookies, request.joined_headers, request.peer, secure=request.secure,
-                            path=ctx.cookie_path, touch=touch)
+    with request_scope(request):
+        return service.identify(request.cookies, request.joined_headers, request.peer, secure=request.secure,
+                                path=ctx.cookie_path, touch=touch)
 
 
 async def identify_off_loop(service: SignInService, request: HttpRequest, ctx: WebContext) -> ResolvedSession:
@@ -75,7 +77,7 @@ async def identify_off_loop(service: SignInService, request: HttpRequest, ctx: W
     a request with neither our session cookie nor a trusted proxy's headers: a visitor."""
     if not service.needs_lookup(request.cookies, request.peer, secure=request.secure, path=ctx.cookie_path):
         return ResolvedSession()
-    return await off_loop(identify, service, request, ctx)
+    return await off_loop(in_request, scope_for(request), identify, service, request, ctx)
 
 
 def _finish_login(request: HttpRequest, ctx: WebContext, done: CompletedLogin,
@@ -99,9 +101,11 @@ def _login_page(request: HttpRequest, ctx: WebContext, next_path: str, error: st
     service = ctx.signin()
     providers = [(name, p.display_name) for name, p in service.providers.items()]
     token = form_token(request.cookies, ctx.xsrf_cookie_name, ctx.xsrf_cookie_samesite)
+    config = service.config
     page = login_page(ctx.app_path("/auth/login"), providers, next_path, password_sources=service.password_sources,
                       xsrf_form_html=token.form_html(), error=error, username=username, theme=ctx.theme,
-                      template=service.login_template)
+                      template=service.login_template, source_chooser=config.password_source_chooser,
+                      title=config.login_branding.title, logo_url=config.login_branding.logo_url)
     return _with_xsrf(HttpResponse.html(page, status), token.set_cookie)
 
 
@@ -152,8 +156,8 @@ async def password_login(request: HttpRequest, ctx: WebContext) -> HttpResponse:
     if not username or not password:
         return _login_page(request, ctx, next_path, "Enter your username and password.", username, status=400)
     try:
-        done = await sign_in_work(service.password_login, username, password, request.client_ip, next_path,
-                                  dict(request.cookies), browser(request, ctx), secure=request.secure,
+        done = await sign_in_work(in_request, request, service.password_login, username, password, request.client_ip,
+                                  next_path, dict(request.cookies), browser(request, ctx), secure=request.secure,
                                   path=ctx.cookie_path, source=request.form.get("source"))
     except SignInError as exc:
         LOGGER.info("password sign-in failed: %s", exc)
@@ -177,13 +181,15 @@ async def callback(request: HttpRequest, ctx: WebContext) -> HttpResponse:
     if params.get("state"):
         headers.append(cookie_header(request, ctx, CookieOut(login_cookie_name(params["state"]), None)))
     retry = ctx.app_path("/auth/login")
+    scope = scope_for(request)
     try:
-        done = await sign_in_work(service.complete_login, params, dict(request.cookies), browser(request, ctx),
-                                  secure=request.secure, path=ctx.cookie_path)
+        done = await sign_in_work(in_request, scope, service.complete_login, params, dict(request.cookies),
+                                  browser(request, ctx), secure=request.secure, path=ctx.cookie_path)
     except (SignInError, StoreUnavailable) as exc:
         raise with_retry(exc, retry, headers) from None
     except Exception:
         LOGGER.exception("sign-in failed unexpectedly")
+        audit("sign_in_failed", request=scope, provider=None, reason="unexpected")
         raise with_retry(SignInError("unexpected", "Sign-in failed unexpectedly. Try again."), retry, headers) from None
     return _finish_login(request, ctx, done, headers)
 
@@ -217,11 +223,16 @@ async def _logout(request: HttpRequest, ctx: WebContext) -> HttpResponse:
     cookies = dict(request.cookies)
     headers = [cookie_header(request, ctx, CookieOut(name, None))
                for name in cookies if name.startswith(SESSION_COOKIE_PREFIXES)]
+    scope = scope_for(request)
     try:
-        resolved = await off_loop(service.resolve, cookies, secure=request.secure, path=ctx.cookie_path, touch=False)
+        resolved = await off_loop(in_request, scope, service.resolve, cookies, secure=request.secure,
+                                  path=ctx.cookie_path, touch=False)
         await off_loop(service.end_session, resolved.record)
     except StoreUnavailable as exc:
         raise with_retry(exc, ctx.app_path("/auth/logout"), headers) from None
+    if resolved.record is not None:
+        data = resolved.record.data
+        audit("sign_out", user_id=user_id(data.issuer, data.subject), request=scope, provider=data.provider)
     ctx.publish_identity(browser(request, ctx), None, ANONYMOUS)
     target = await sign_in_work(service.logout_url, resolved.record, str(service.config.redirect_uri))
     return HttpResponse(302, headers).set_header("Location", target or ctx.app_path("/"))

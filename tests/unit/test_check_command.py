@@ -1,0 +1,34 @@
+"""``streamlit-auth check``'s pieces: redaction and the redirect_uri rule (no network)."""
+
+from __future__ import annotations
+
+from stauth_server.cli.check import Report, check_redirect_uri, effective_lines, redacted
+
+
+def test_secrets_are_redacted_by_key_name_and_url_passwords_cut():
+    lines = list(effective_lines({
+        "cookie_secret": "x" * 40, "cookie_secrets": ["a" * 32, "b" * 33], "expose_tokens": ["id"],
+        "corp": {"client_id": "abc", "client_secret": "hunter2-hunter2"},
+        "ldap": {"bind_password": "adminpw", "server_uri": "ldap://127.0.0.1"},
+        "store": {"url": "redis://user:pw-in-url@redis.internal:6379/0"},
+    }))
+    text = "\n".join(lines)
+    for secret in ("x" * 40, "a" * 32, "hunter2", "adminpw", "pw-in-url"):
+        assert secret not in text
+    assert '[auth] cookie_secret = "<redacted, 40 characters>"' in lines
+    assert '[auth] expose_tokens = ["id"]' in lines
+    assert '[auth.corp] client_id = "abc"' in lines
+    assert '[auth.store] url = "redis://user:<redacted>@redis.internal:6379/0"' in lines
+    assert redacted("url", "redis://redis.internal:6379/0") == "redis://redis.internal:6379/0"
+
+
+def test_redirect_uri_must_match_the_base_path_and_use_https_off_loopback():
+    def problems(uri: str, base: str) -> list[str]:
+        report = Report()
+        check_redirect_uri(uri, base, report)
+        return report.problems
+
+    assert problems("https://app.example.org/reports/oauth2callback", "reports") == []
+    assert problems("http://localhost:8501/oauth2callback", "") == []
+    assert "expected '/reports/oauth2callback'" in problems("https://app.example.org/oauth2callback", "/reports/")[0]
+    assert "plain http" in problems("http://app.example.org/oauth2callback", "")[0]
