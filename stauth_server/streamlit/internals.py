@@ -296,15 +296,32 @@ def route_single_file_app_through_navigation(main_script_path: str) -> bool:
     too, so page rules and middlewares apply to it: Streamlit's v1 multipage path
     (``script_runner._mpa_v1``, taken when ``PagesManager.uses_pages_directory``) runs the
     main script as the only page of an empty ``pages/`` folder, as it does for an app with
-    an empty folder. A script that calls ``st.navigation`` switches back to v2 on its first
-    run (Streamlit's own rule, ``st.navigation`` sets the flag False). Returns whether it
-    was set. Checked on 1.56.0 to 1.67.0 (``scripts/check_touch_points.py``)."""
+    an empty folder. Not for a script that names ``navigation``: it picks its own pages
+    with ``st.navigation``, guarded too, and must run first to list them. Returns whether
+    the flag was set. Checked on 1.56.0 to 1.67.0 (``scripts/check_touch_points.py``)."""
     from streamlit.runtime.pages_manager import PagesManager
 
-    if (Path(main_script_path).resolve().parent / "pages").exists():
+    script = Path(main_script_path).resolve()
+    if (script.parent / "pages").exists() or _names_navigation(script):
         return False
     PagesManager.uses_pages_directory = True
     return True
+
+
+def _names_navigation(script: Path) -> bool:
+    """Whether the main script mentions ``navigation`` (``st.navigation``): such an app picks
+    its pages itself, through the same guarded ``_navigation``, and must run first to say
+    which pages it has (routing it through the v1 path would guard a page list of one)."""
+    import ast
+
+    try:
+        tree = ast.parse(script.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return False
+    return any((isinstance(node, ast.Attribute) and node.attr == "navigation")
+               or (isinstance(node, ast.Name) and node.id == "navigation")
+               or (isinstance(node, ast.alias) and node.name.split(".")[-1] == "navigation")
+               for node in ast.walk(tree))
 
 
 def as_page(page: Any) -> Any:
