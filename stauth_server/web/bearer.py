@@ -72,4 +72,9 @@ def bearer_aware(service: SignInService, identify_by_cookie: Identify) -> Identi
             LOGGER.warning("bearer token could not be checked: %s", exc)
             raise HTTPError(503, "Cannot check the token right now; try again", headers={"Retry-After": "5"}) from None
 
+    # RFC 6750 3: a 401 for a request without credentials names the Bearer scheme, when
+    # this app accepts one (personal tokens of local accounts, or a provider's access tokens).
+    config = service.config
+    identify.bearer_challenge = (config.users_file is not None  # type: ignore[attr-defined]
+                                 or any(p.api_audience for p in config.providers.values()))
     return identify

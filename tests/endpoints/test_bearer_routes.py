@@ -233,3 +233,11 @@ async def test_a_refused_bearer_token_is_one_audit_event_without_the_token(fetch
     assert len(rejected) == 1, events
     assert rejected[0]["path"] == "/base/api/me" and rejected[0]["reason"]
     assert "sat_not-a-real-token-123" not in caplog.text
+
+
+@pytest.mark.gen_test
+async def test_a_request_without_credentials_is_told_the_bearer_scheme(fetch):
+    """RFC 6750 3: the 401 names the scheme (no error code: no token was presented)."""
+    response = await fetch("/base/api/me", headers={"Accept": "application/json"})
+    assert response.code == 401
+    assert response.headers.get_list("WWW-Authenticate") == ["Bearer"]

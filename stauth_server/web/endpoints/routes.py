@@ -78,7 +78,10 @@ async def dispatch_route(request: HttpRequest, ctx: WebContext, route: Route, id
         here = ctx.strip_base(request.path) + (f"?{request.query_string}" if request.query_string else "")
         return HttpResponse.redirect(ctx.app_path("/auth/login") + "?" + urlencode({"next": here}))
     if refused is not None:
-        return HttpResponse.of(refused)
+        response = HttpResponse.of(refused)
+        if refused.status == 401 and getattr(identify, "bearer_challenge", False):
+            response.add_header("WWW-Authenticate", "Bearer")
+        return response
     try:  # call_handler, inlined: one coroutine less per request
         rendered = render(await route.handler(api_request) if route.is_async
                           else await run_sync_handler(route, api_request))
