@@ -11,39 +11,18 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
-import sys
 
 import pytest
 import requests
 
-from .harness import APPS, run_app
-from .test_sign_in import SECRET, write_secrets
-
-PASSWORD = "alice-password-123"
+from .test_starlette_generation import PASSWORD, starlette_gen_app
 
 pytestmark = pytest.mark.generations("st167")
 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory, generation):
-    tmp = tmp_path_factory.mktemp("agent")
-    app_dir = tmp / "app"
-    shutil.copytree(APPS / "starlette_gen", app_dir)
-    subprocess.run([sys.executable, "-m", "stauth_server", "users", "add", "users.toml", "alice",
-                    "--email", "alice@corp.test", "--name", "Alice", "--password-stdin"],
-                   cwd=app_dir, input=PASSWORD + "\n", text=True, check=True, capture_output=True)
-    write_secrets(app_dir, f"""
-[auth]
-cookie_secret = "{SECRET}"
-routes = ["api.py"]
-
-[auth.local]
-users_file = "users.toml"
-""")
-    with run_app(app_dir, generation=generation, tmp_path=tmp,
-                 extra_args=["--server.enableAgentApi", "true"]) as running:
+    with starlette_gen_app(tmp_path_factory, generation, "agent", ("--server.enableAgentApi", "true")) as running:
         yield running
 
 

@@ -8,6 +8,7 @@ page, password sign-in, ``st.user`` from our session on the websocket, ``/auth/u
 from __future__ import annotations
 
 import shutil
+from contextlib import contextmanager
 import subprocess
 import sys
 from pathlib import Path
@@ -24,9 +25,10 @@ PASSWORD = "alice-password-123"
 pytestmark = pytest.mark.generations("st167")
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory, generation):
-    tmp = tmp_path_factory.mktemp("st167")
+@contextmanager
+def starlette_gen_app(tmp_path_factory, generation, name: str = "st167", extra_args: tuple[str, ...] = ()):
+    """``apps/starlette_gen`` with alice as a local account, served by ``generation``."""
+    tmp = tmp_path_factory.mktemp(name)
     app_dir = tmp / "app"
     shutil.copytree(APPS / "starlette_gen", app_dir)
     subprocess.run([sys.executable, "-m", "stauth_server", "users", "add", "users.toml", "alice",
@@ -40,7 +42,13 @@ routes = ["api.py"]
 [auth.local]
 users_file = "users.toml"
 """)
-    with run_app(app_dir, generation=generation, tmp_path=tmp) as running:
+    with run_app(app_dir, generation=generation, tmp_path=tmp, extra_args=list(extra_args)) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory, generation):
+    with starlette_gen_app(tmp_path_factory, generation) as running:
         yield running
 
 
