@@ -23,9 +23,11 @@ What is compared
     Target: ours/native <= 0.8 of the median round trip.
 
 How
-    * each side has its own OP process (RP_BASE = that app's URL, so the OP's registered
-      redirect_uri is exactly the app's) and its own server, all on free 127.0.0.1 ports,
-      all started by this script and stopped (process-group kill) at the end;
+    * both sides share one OP process (both apps' redirect URIs registered exactly), each
+      side has its own server, all on free ports,
+      all started by this script and stopped (process-group kill) at the end; the OPs are
+      addressed as ``localhost``, the apps as 127.0.0.1: two hosts, so (as in any
+      deployment) the browser sends neither app's cookies to its OP;
     * every round trip uses a fresh requests.Session (a new browser: no OP session, so
       the OP shows its login and consent forms every time) and a fresh TCP connection;
     * native needs Authlib (``streamlit[auth]``; on 1.67 also httpx): they are installed
@@ -126,6 +128,9 @@ TIMEOUT = 15
 #: What native st.login needs beyond Streamlit's own dependencies (``streamlit[auth]``),
 #: per generation; installed with ``--no-deps`` (their dependencies are already there).
 AUTH_EXTRA = {"st156": ("Authlib>=1.3.2",), "st167": ("Authlib>=1.3.2", "joserfc", "httpx>=0.24.1", "httpcore")}
+#: The OP's host name: loopback, but not the app's (see Side.op_url).
+OP_HOST = "localhost"
+
 #: PYTHONPATH additions of the native server (set by ensure_authlib).
 NATIVE_ENV: dict[str, str] = {}
 
@@ -172,7 +177,10 @@ class Side:
 
     @property
     def op_url(self) -> str:
-        return f"http://{HOST}:{self.op_port}"
+        # Another host name than the app's: cookies are per host, not per port, so with
+        # both on 127.0.0.1 the client would send the app's cookies (ours: the sealed login
+        # cookie) with every OP request, which no deployment does (the OP is another site).
+        return f"http://{OP_HOST}:{self.op_port}"
 
     def pids(self) -> list[int]:
         return [p.pid for p in (self.op_proc, self.app_proc) if p is not None]
@@ -192,13 +200,19 @@ server_metadata_url = "{side.op_url}/.well-known/openid-configuration"
 """)
 
 
-def start_op(side: Side) -> None:
+def start_op(sides: list[Side]) -> None:
+    """One OP process for every side (same port, each app's redirect URI registered): both
+    sides of the comparison meet the same OP, warmed up alike by the interleaved trips."""
     node = shutil.which("node")
     if node is None or not (OP_DIR / "node_modules" / "oidc-provider").is_dir():
         raise SystemExit("error: the OP needs Node and `npm ci` in tests/op (scripts/setup-test-env.sh does both)")
-    side.op_proc = spawn([node, "op.mjs"], side.log_dir / f"op-{side.kind}.log", cwd=OP_DIR,
-                         env={"OP_PORT": str(side.op_port), "RP_BASE": side.app_url,
-                              "OP_CLIENT_ID": CLIENT_ID, "OP_CLIENT_SECRET": CLIENT_SECRET})
+    first = sides[0]
+    proc = spawn([node, "op.mjs"], first.log_dir / "op.log", cwd=OP_DIR,
+                 env={"OP_PORT": str(first.op_port), "RP_BASE": first.app_url, "OP_ISSUER": first.op_url,
+                      "RP_MORE_BASES": " ".join(side.app_url for side in sides[1:]),
+                      "OP_CLIENT_ID": CLIENT_ID, "OP_CLIENT_SECRET": CLIENT_SECRET})
+    for side in sides:
+        side.op_proc = proc
 
 
 def app_command(side: Side, timed: bool) -> list[str]:
@@ -228,7 +242,7 @@ def wait_op(side: Side, timeout: float = 30) -> None:
     while True:
         assert side.op_proc is not None
         if side.op_proc.poll() is not None:
-            raise RuntimeError(f"the {side.kind} OP exited:\n{tail(side.log_dir / f'op-{side.kind}.log')}")
+            raise RuntimeError(f"the OP exited:\n{tail(side.log_dir / 'op.log')}")
         try:
             if requests.get(f"{side.op_url}/.well-known/openid-configuration", timeout=1).ok:
                 return
@@ -496,12 +510,13 @@ def main() -> int:
           f"load average (1 min) at start: {load1:.2f}")
     print(ensure_authlib())
     log_dir = Path(tempfile.mkdtemp(prefix="bench_login_"))
-    sides = {kind: Side(kind, free_port(), free_port(), log_dir / kind, log_dir) for kind in KINDS}
+    op_port = free_port()
+    sides = {kind: Side(kind, free_port(), op_port, log_dir / kind, log_dir) for kind in KINDS}
     failed = True
     try:
+        start_op(list(sides.values()))
         for side in sides.values():
             write_app(side)
-            start_op(side)
             start_app(side)
         for side in sides.values():
             wait_op(side)
@@ -511,7 +526,7 @@ def main() -> int:
             print(f"{side.kind:<6}: {' '.join(app_command(side, False))}  (cwd: its app folder, "
                   f"secrets in .streamlit/secrets.toml; OP: node op.mjs on port {side.op_port}, "
                   f"RP_BASE={side.app_url})")
-        meter = OthersMeter([pid for side in sides.values() for pid in side.pids()])
+        meter = OthersMeter(sorted({pid for side in sides.values() for pid in side.pids()}))
 
         for kind in KINDS:  # warm-up: discovery + JWKS caches, first-request imports
             trip = round_trip(sides[kind])
@@ -539,7 +554,7 @@ def main() -> int:
 
         outbound: dict[str, list[Trip]] = {kind: [] for kind in KINDS}
         if where_runs:
-            print(f"\ninstrumented phase: both servers restarted under {LAUNCHER.name} (same ports, same OPs)")
+            print(f"\ninstrumented phase: both servers restarted under {LAUNCHER.name} (same ports, same OP)")
             for side in sides.values():
                 assert side.app_proc is not None
                 stop_group(side.app_proc)

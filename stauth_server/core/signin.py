@@ -108,6 +108,10 @@ class SignInService:
 
     # --- login ------------------------------------------------------------------------
 
+    def begin_login_blocks(self, provider: str) -> bool:
+        """Whether ``begin_login`` would wait on the provider (discovery not in memory)."""
+        return self._client(provider).authorization_url_blocks()
+
     def begin_login(self, provider: str, next_path: str) -> tuple[str, CookieOut]:
         """The provider's authorization URL and the login cookie to set (blocks: discovery)."""
         client = self._client(provider)

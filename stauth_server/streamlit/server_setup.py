@@ -49,15 +49,26 @@ def web_context(service: Any = None) -> WebContext:
             ctx = _PLAIN_CONTEXTS[key] = WebContext(base_path=base, xsrf_cookie_name=internals.XSRF_COOKIE_NAME,
                                                     xsrf_cookie_samesite=samesite)
         return ctx
-    from ..streamlit.identity_bus import publish_identity
+    theme = app_theme()
+    signin_key = (id(service), base, samesite, theme)
+    ctx = _SIGNIN_CONTEXTS.get(signin_key)
+    if ctx is None or ctx.service is not service:
+        from ..streamlit.identity_bus import publish_identity
 
-    return WebContext(base_path=base, xsrf_cookie_name=internals.XSRF_COOKIE_NAME,
-                      xsrf_cookie_samesite=samesite, theme=app_theme(), service=service,
-                      publish_identity=lambda browser, record, user: publish_identity(service, browser, record, user))
+        if len(_SIGNIN_CONTEXTS) > 16:
+            _SIGNIN_CONTEXTS.clear()
+        ctx = _SIGNIN_CONTEXTS[signin_key] = WebContext(
+            base_path=base, xsrf_cookie_name=internals.XSRF_COOKIE_NAME, xsrf_cookie_samesite=samesite,
+            theme=theme, service=service,
+            publish_identity=lambda browser, record, user: publish_identity(service, browser, record, user))
+    return ctx
 
 
 #: ``web_context()`` without a service, by (base path, XSRF SameSite): WebContext is frozen.
 _PLAIN_CONTEXTS: dict[tuple[str, str | None], WebContext] = {}
+#: ``web_context(service)`` by (service, base path, XSRF SameSite, theme): read the
+#: options on every request (tests change them), build the context once.
+_SIGNIN_CONTEXTS: dict[tuple[int, str, str | None, Theme], WebContext] = {}
 
 
 class AuthServerSetup:

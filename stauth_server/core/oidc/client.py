@@ -45,7 +45,7 @@ class LoginRequest:
             provider=provider,
             state=secrets.token_urlsafe(32),
             nonce=secrets.token_urlsafe(32),
-            code_verifier=WebApplicationClient("").create_code_verifier(64),
+            code_verifier=secrets.token_urlsafe(64),  # 86 characters of RFC 7636's unreserved set
             next_path=next_path,
             created=time.time(),
         )
@@ -116,6 +116,10 @@ class OIDCClient:
         self.metadata = ProviderMetadata(provider.server_metadata_url, self.http, tenants=provider.tenants)
         self.keys = KeySet(self.http)
         self._oauth = WebApplicationClient(provider.client_id)
+
+    def authorization_url_blocks(self) -> bool:
+        """Whether ``authorization_url`` must fetch discovery first (else it is CPU only)."""
+        return not self.metadata.is_fresh()
 
     def authorization_url(self, login: LoginRequest) -> str:
         meta = self.metadata.get()

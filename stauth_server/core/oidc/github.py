@@ -34,6 +34,10 @@ class GitHubClient:
         self.http = http or ProviderHTTP()
         self._oauth = WebApplicationClient(provider.client_id)
 
+    def authorization_url_blocks(self) -> bool:
+        """GitHub's endpoints are fixed: building the URL never makes a request."""
+        return False
+
     def authorization_url(self, login: LoginRequest) -> str:
         message = self._oauth.prepare_request_uri(
             AUTHORIZE_URL,

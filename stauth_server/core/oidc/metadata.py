@@ -54,6 +54,10 @@ class ProviderMetadata:
         self._doc: dict[str, Any] | None = None
         self._fetched = 0.0
 
+    def is_fresh(self) -> bool:
+        """Whether ``get`` would answer from memory, without a request to the provider."""
+        return self._doc is not None and self._clock() - self._fetched <= METADATA_TTL
+
     def get(self) -> dict[str, Any]:
         with self._lock:
             if self._doc is None or self._clock() - self._fetched > METADATA_TTL:

@@ -139,7 +139,10 @@ async def login(request: HttpRequest, ctx: WebContext) -> HttpResponse:
         raise with_retry(SignInError(f"unknown provider {provider[:64]!r}", "This sign-in option does not exist."),
                          ctx.app_path("/auth/login"))
     try:
-        url, cookie = await sign_in_work(service.begin_login, provider, next_path)
+        if service.begin_login_blocks(provider):
+            url, cookie = await sign_in_work(service.begin_login, provider, next_path)
+        else:  # discovery in memory: microseconds of CPU, cheaper than a trip to a thread
+            url, cookie = service.begin_login(provider, next_path)
     except SignInError as exc:
         raise with_retry(exc, request.uri) from None
     response = HttpResponse.redirect(url)
@@ -243,7 +246,7 @@ async def userinfo(request: HttpRequest, ctx: WebContext) -> HttpResponse:
     """``GET /auth/userinfo``: the current identity as JSON (never tokens); 401 when anonymous."""
     if request.method != "GET":
         raise HTTPError(405, "Method Not Allowed")
-    resolved = await off_loop(identify, ctx.signin(), request, ctx)
+    resolved = await identify_off_loop(ctx.signin(), request, ctx)
     headers = [cookie_header(request, ctx, cookie) for cookie in resolved.clear]
     if resolved.refused is not None:
         raise with_retry(HTTPError(403, resolved.refused), None, headers)

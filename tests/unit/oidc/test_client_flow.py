@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import time
 from types import MappingProxyType
 from urllib.parse import parse_qs, parse_qsl, urlsplit
@@ -45,6 +46,7 @@ def test_each_login_has_fresh_state_nonce_and_verifier_of_at_least_128_bits():
     for login in (first, second):
         assert len(login.state) >= 43 and len(login.nonce) >= 43  # token_urlsafe(32): 256 bits
         assert 43 <= len(login.code_verifier) <= 128  # RFC 7636 4.1
+        assert re.fullmatch(r"[A-Za-z0-9._~-]+", login.code_verifier)  # its unreserved characters
     assert len({first.state, first.nonce, second.state, second.nonce}) == 4
     assert first.code_verifier != second.code_verifier
 

@@ -121,3 +121,17 @@ def test_the_jwks_is_refetched_after_its_ttl(client, op):
     clock.now += JWKS_TTL
     sign_in(client, op)
     assert op.fetches["jwks"] == 2
+
+
+def test_building_the_authorization_url_blocks_only_until_discovery_is_in_memory(client, op):
+    # /auth/login builds the URL on the event loop when this says it makes no request.
+    clock = FakeClock()
+    client.metadata = ProviderMetadata(op.discovery_url, op, clock=clock)
+    assert client.authorization_url_blocks()
+    client.authorization_url(LoginRequest.new("op", "/"))
+    assert not client.authorization_url_blocks()
+    fetched = op.fetches["discovery"]
+    client.authorization_url(LoginRequest.new("op", "/"))
+    assert op.fetches["discovery"] == fetched
+    clock.now += METADATA_TTL + 1
+    assert client.authorization_url_blocks()  # stale: the next URL fetches discovery again
