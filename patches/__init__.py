@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from stauth_server.streamlit import internals
 
-from . import bootstrap_server, page_access, st_login
+from . import app_logo, bootstrap_server, page_access, st_login
 
 
 def apply_all() -> None:
@@ -21,4 +21,5 @@ def apply_all() -> None:
         uvicorn_proxy_headers.apply()
         tcp_nodelay.apply()
     st_login.apply()
+    app_logo.apply()
     page_access.apply()

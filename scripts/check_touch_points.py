@@ -175,7 +175,7 @@ def check_auth_redirect() -> str:
 def check_st_names() -> str:
     from streamlit import user_info
 
-    for module, names in ((streamlit, ("login", "logout", "stop", "context", "query_params", "secrets")),
+    for module, names in ((streamlit, ("login", "logout", "stop", "context", "query_params", "secrets", "logo")),
                           (user_info, ("login", "logout"))):
         missing = [n for n in names if not hasattr(module, n)]
         if missing:
@@ -186,7 +186,11 @@ def check_st_names() -> str:
         raise AttributeError(f"st.context lacks {missing}")
     if not callable(getattr(streamlit.secrets, "load_if_toml_exists", None)):
         raise AttributeError("st.secrets.load_if_toml_exists")
-    return "st.login/logout/stop, user_info.login/logout, st.context.{cookies,headers,url}, st.secrets.load_if_toml_exists"
+    params = list(inspect.signature(streamlit.logo).parameters)
+    if not params or params[0] != "image":
+        raise AttributeError(f"st.logo's first parameter is {params[:1]}, not image (patches/app_logo.py)")
+    return ("st.login/logout/stop, st.logo(image, ...), user_info.login/logout, st.context.{cookies,headers,url}, "
+            "st.secrets.load_if_toml_exists")
 
 
 def check_page() -> str:
@@ -398,7 +402,7 @@ TOUCH_POINTS: tuple[tuple[str, str, Callable[[], str], str | None, str | None, s
     # script side
     ("script_run_ctx", "both", check_script_run_ctx, None, None, "internals.script_run_ctx/script_run_marker"),
     ("ForwardMsg.auth_redirect", "both", check_auth_redirect, None, None, "internals.enqueue_browser_redirect"),
-    ("st names", "both", check_st_names, None, None, "patches/st_login.py, script_api, startup_checks"),
+    ("st names", "both", check_st_names, None, None, "patches/st_login.py, patches/app_logo.py, script_api, startup_checks"),
     ("navigation._navigation", "both",
      params("streamlit.commands.navigation", "_navigation", ("pages",), ("position", "expanded")), None, None,
      "patches/page_access.py guarded_navigation(pages, *, position, expanded)"),

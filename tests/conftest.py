@@ -32,3 +32,12 @@ def generation(request: pytest.FixtureRequest) -> Generation:
     chosen: Generation = request.param
     check_generation(chosen)
     return chosen
+
+
+@pytest.fixture(autouse=True)
+def _forget_observed_logo() -> None:
+    """An ``st.logo`` seen by one test's script (``patches/app_logo.py``) is not another
+    test's app logo: in-process login pages start without one."""
+    from stauth_server.core.login_branding import OBSERVED_LOGO
+
+    OBSERVED_LOGO.reset()

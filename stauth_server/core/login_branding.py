@@ -7,6 +7,11 @@ script's source instead, without running it: the first call with a literal strin
 are not seen; set the keys then. Without a literal page title, the title is the main
 script's file name made readable (``sales_dashboard.py`` -> ``Sales Dashboard``).
 
+When neither names a logo, the first ``st.logo`` call with a file path or URL that any
+script run makes (a computed path, a call in a page's script) is used from then on
+(``ObservedLogo``, fed by ``patches/app_logo.py``); images given as bytes or arrays are
+not, since they may be made per user. ``login_logo`` pins the logo.
+
 A logo file is read once at start-up and put into the page as a ``data:`` URL (no route
 of its own, nothing served from the app's folder); an ``https://`` URL is used as is.
 """
@@ -15,6 +20,8 @@ from __future__ import annotations
 
 import ast
 import base64
+import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -108,3 +115,49 @@ def resolve_branding(title: str | None, logo: str | None, app_dir: Path, main_sc
         except ConfigError:
             chosen_logo = None  # the app's own logo is a bonus: never a reason not to start
     return LoginBranding(title=chosen_title[:MAX_TITLE], logo_url=chosen_logo)
+
+
+class ObservedLogo:
+    """The app's logo as its scripts show it: the first ``st.logo`` image given as a file
+    path (relative to the server's working folder, as Streamlit reads it) or an http(s)
+    URL that makes a valid login logo. Later calls change nothing."""
+
+    #: Distinct values tried before giving up (each may read a file once).
+    MAX_TRIES = 8
+
+    def __init__(self) -> None:
+        self._url: str | None = None
+        self._tried: set[str] = set()
+        self._lock = threading.Lock()
+
+    @property
+    def url(self) -> str | None:
+        """A ``data:`` or http(s) URL, once a script has shown a usable logo."""
+        return self._url
+
+    def offer(self, image: object, base: Path) -> None:
+        """Called with ``st.logo``'s ``image`` argument; never raises."""
+        if self._url is not None:
+            return
+        if isinstance(image, os.PathLike):
+            image = os.fspath(image)
+        if not isinstance(image, str) or not image.strip():
+            return
+        with self._lock:
+            if self._url is not None or image in self._tried or len(self._tried) >= self.MAX_TRIES:
+                return
+            self._tried.add(image)
+            try:
+                self._url = logo_url(image.strip(), base, key="st.logo")
+            except ConfigError:
+                return
+
+    def reset(self) -> None:
+        """Forget what was seen (tests; a server started again in the same process)."""
+        with self._lock:
+            self._url = None
+            self._tried.clear()
+
+
+#: The one observer of the running app's ``st.logo`` calls.
+OBSERVED_LOGO = ObservedLogo()

@@ -83,6 +83,9 @@ class AuthServerSetup:
         self.auth_config: ServerConfig = load_server_config(Path(main_script_path).resolve().parent,
                                                               Path(main_script_path).resolve())
         _check_redirect_uri(self.auth_config)
+        from ..core.login_branding import OBSERVED_LOGO
+
+        OBSERVED_LOGO.reset()  # this app's st.logo calls, not a previous server's in this process
         from ..core import access
 
         access.install(access.PageRules(self.auth_config.access, self.auth_config.require_login))

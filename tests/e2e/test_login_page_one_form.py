@@ -196,3 +196,26 @@ def test_the_form_fits_a_phone_without_sideways_scrolling(browser, chooser_porta
             assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 360, selector
     finally:
         context.close()
+
+
+# --- a logo the main script computes -----------------------------------------------------
+
+def test_a_computed_st_logo_reaches_the_login_page_after_the_app_first_shows_it(context, tmp_path, generation):
+    """No literal to read before the app runs: no logo at first (never a broken image);
+    after a visitor's page run showed it, the login page carries that same image."""
+    app_dir = tmp_path / "app"
+    shutil.copytree(APPS / "login_page", app_dir)
+    UsersFile(app_dir / "users.toml").save([LocalAccount("lucy", hash_password(LOCAL_PASSWORDS["lucy"]))])
+    write_secrets(app_dir, f'[auth]\ncookie_secret = "{SECRET}"\n[auth.local]\nusers_file = "users.toml"\n')
+    with run_app(app_dir, "computed_logo.py", generation=generation, tmp_path=tmp_path) as app:
+        before = requests.get(app.url("/auth/login"), timeout=10)
+        assert before.status_code == 200 and "<img" not in before.text
+        page = context.new_page()
+        page.goto(app.url("/"))
+        page.get_by_text("computed-logo app ran").wait_for()
+        page.goto(app.url("/auth/login"))
+        expected = base64.b64encode((APPS / "login_page" / "logo.png").read_bytes()).decode()
+        logo = page.locator("img.logo")
+        assert logo.get_attribute("src") == f"data:image/png;base64,{expected}"
+        assert logo.evaluate("img => img.complete && img.naturalWidth") == 1
+        assert page.locator("h1").inner_text() == "Computed Logo"  # the file name, made readable

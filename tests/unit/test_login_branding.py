@@ -144,3 +144,60 @@ def test_a_custom_template_gets_the_title_and_logo():
                       title="<Acme>", logo_url="https://cdn.example.org/l.png",
                       template="<h1>$app_title</h1>$logo$login_form")
     assert html.startswith("<h1>&lt;Acme&gt;</h1><img class=logo") and "name=password" in html
+
+
+# --- the logo a script shows at run time (patches/app_logo.py) ---------------------------------
+
+def test_the_first_usable_st_logo_path_becomes_the_observed_logo_and_stays(tmp_path):
+    from stauth_server.core.login_branding import ObservedLogo
+
+    (tmp_path / "a.png").write_bytes(PNG)
+    (tmp_path / "b.png").write_bytes(PNG + b"x")
+    seen = ObservedLogo()
+    assert seen.url is None
+    seen.offer("missing.png", tmp_path)  # unreadable: ignored, never raises
+    seen.offer("notes.txt", tmp_path)  # not an image type
+    seen.offer(b"\x89PNG...", tmp_path)  # bytes may be made per user: never taken
+    seen.offer(None, tmp_path)
+    assert seen.url is None
+    seen.offer(tmp_path / "a.png", tmp_path)  # a PathLike counts
+    assert seen.url == "data:image/png;base64," + base64.b64encode(PNG).decode()
+    seen.offer("b.png", tmp_path)
+    assert seen.url == "data:image/png;base64," + base64.b64encode(PNG).decode()  # the first one stays
+    seen.reset()
+    seen.offer("https://cdn.example.org/logo.png", tmp_path)
+    assert seen.url == "https://cdn.example.org/logo.png"
+
+
+def test_a_huge_or_hostile_observed_logo_is_ignored_and_a_flood_of_values_is_bounded(tmp_path):
+    from stauth_server.core.login_branding import ObservedLogo
+
+    (tmp_path / "big.png").write_bytes(b"\0" * (MAX_LOGO_BYTES + 1))
+    seen = ObservedLogo()
+    seen.offer("big.png", tmp_path)
+    seen.offer('https://x.example/"><script>', tmp_path)
+    for index in range(ObservedLogo.MAX_TRIES):
+        seen.offer(f"missing-{index}.png", tmp_path)
+    (tmp_path / "late.png").write_bytes(PNG)
+    seen.offer("late.png", tmp_path)  # past MAX_TRIES: no more files are read
+    assert seen.url is None
+
+
+def test_the_patch_offers_every_st_logo_image_and_leaves_the_call_unchanged(tmp_path, monkeypatch):
+    import streamlit as st
+
+    from stauth_server.core.login_branding import OBSERVED_LOGO
+    from stauth_server.patches import app_logo
+
+    calls = []
+    original = st.logo
+    monkeypatch.setattr(st, "logo", lambda image, *args, **kwargs: calls.append((image, args, kwargs)) or "drawn")
+    app_logo.apply()
+    app_logo.apply()  # idempotent: one wrapper
+    assert app_logo.is_applied()
+    (tmp_path / "l.png").write_bytes(PNG)
+    monkeypatch.chdir(tmp_path)
+    assert st.logo("l.png", size="large") == "drawn"
+    assert calls == [("l.png", (), {"size": "large"})]
+    assert OBSERVED_LOGO.url is not None and OBSERVED_LOGO.url.startswith("data:image/png;base64,")
+    assert original is not st.logo

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from ...core.audit import audit, in_request, request_scope, scope_for
 from ...core.errors import HTTPError, RedirectError
 from ...core.identity import ANONYMOUS, user_id
+from ...core.login_branding import OBSERVED_LOGO
 from ...core.oidc.errors import SignInError
 from ...core.signin import CompletedLogin, CookieOut, ResolvedSession, SignInService, login_cookie_name
 from ...core.store import StoreUnavailable
@@ -105,7 +106,8 @@ def _login_page(request: HttpRequest, ctx: WebContext, next_path: str, error: st
     page = login_page(ctx.app_path("/auth/login"), providers, next_path, password_sources=service.password_sources,
                       xsrf_form_html=token.form_html(), error=error, username=username, theme=ctx.theme,
                       template=service.login_template, source_chooser=config.password_source_chooser,
-                      title=config.login_branding.title, logo_url=config.login_branding.logo_url)
+                      title=config.login_branding.title,
+                      logo_url=config.login_branding.logo_url or OBSERVED_LOGO.url)
     return _with_xsrf(HttpResponse.html(page, status), token.set_cookie)
 
 
