@@ -76,6 +76,21 @@ def test_a_blocked_network_gets_403_and_the_handler_never_runs(fetch, chain, cal
 
 
 @pytest.mark.gen_test
+def test_a_blocked_network_is_refused_before_options_and_405_answers_too(fetch, chain, calls):
+    chain.add(block("127.0.0.0/8"))
+    for method in ("OPTIONS", "DELETE"):
+        response = yield fetch("/api/change", method=method, allow_nonstandard_methods=True)
+        assert response.code == 403, method
+        assert body_of(response) == {"error": "Not from your network"}
+        chain.clear()
+        response = yield fetch("/api/change", method=method, allow_nonstandard_methods=True)
+        assert response.code == (204 if method == "OPTIONS" else 405), method
+        assert response.headers["Allow"] == "POST, OPTIONS"
+        chain.add(block("127.0.0.0/8"))
+    assert calls == []
+
+
+@pytest.mark.gen_test
 def test_another_network_goes_through(fetch, chain, calls):
     chain.add(block("10.0.0.0/8"))
     response = yield fetch("/api/state")

@@ -41,15 +41,21 @@ async def dispatch_route(request: HttpRequest, ctx: WebContext, route: Route, id
     if path_params is None:
         raise HTTPError(404, "Not Found")
     method = request.method or "GET"
+    # OPTIONS and a method the route lacks are answered here, after the middlewares (a
+    # middleware that blocks a network range blocks those requests too), never reaching
+    # the CSRF check, the access rules or the handler.
+    early: HttpResponse | HTTPError | None = None
     if method not in route.methods:
         if method == "OPTIONS":
-            return HttpResponse(204, [("Allow", ", ".join(route.allowed_methods))])
-        if not (method == "HEAD" and "GET" in route.methods):
-            raise HTTPError(405, "Method Not Allowed", headers={"Allow": ", ".join(route.allowed_methods)})
+            early = HttpResponse(204, [("Allow", ", ".join(route.allowed_methods))])
+        elif not (method == "HEAD" and "GET" in route.methods):
+            early = HTTPError(405, "Method Not Allowed", headers={"Allow": ", ".join(route.allowed_methods)})
+        if early is not None and not CHAIN:
+            return _early(early)
     # With sign-in, ``identify`` authenticates a Bearer request by its token alone
     # (web.bearer): a cookie it also carries counts for nothing, so it is not ambient.
     by_bearer = sign_in and bearer_token(request) is not None
-    if route.csrf and method in UNSAFE_METHODS and not by_bearer \
+    if early is None and route.csrf and method in UNSAFE_METHODS and not by_bearer \
             and carries_ambient_credentials(request.joined_headers, identity_headers):
         refuse_cross_site(request, xsrf_cookie=ctx.xsrf_cookie_name)
     user = ANONYMOUS
@@ -70,6 +76,8 @@ async def dispatch_route(request: HttpRequest, ctx: WebContext, route: Route, id
         stopped = await route_refusal(api_request, ctx.base_path)
         if stopped is not None:
             return HttpResponse.of(stopped)
+        if early is not None:
+            return _early(early)
     refused = access_error(route, api_request) if route.auth == "required" or route.roles else None
     if refused is not None:
         audit("route_denied", user_id=user.id or None, request=scope or request, route=route.path,
@@ -88,6 +96,13 @@ async def dispatch_route(request: HttpRequest, ctx: WebContext, route: Route, id
     except Exception as exc:  # noqa: BLE001 - every failure is answered, see failure_response
         rendered = failure_response(route, api_request, exc)
     return HttpResponse.of(rendered)
+
+
+def _early(answer: HttpResponse | HTTPError) -> HttpResponse:
+    """The OPTIONS answer, or raise the 405."""
+    if isinstance(answer, HTTPError):
+        raise answer
+    return answer
 
 
 def _wants_login_page(request: HttpRequest) -> bool:
