@@ -46,13 +46,14 @@ class RunningOP:
 
 @contextmanager
 def run_op(rp_base: str, tmp_path: Path, *, access_ttl: int = 3600, client_id: str = "streamlit-test",
-           client_secret: str = "streamlit-test-secret", entra_tenant: str | None = None) -> Iterator[RunningOP]:
+           client_secret: str = "streamlit-test-secret", entra_tenant: str | None = None,
+           port: int | None = None) -> Iterator[RunningOP]:
     """Start ``tests/op/op.mjs`` for the app at ``rp_base``; stop it afterwards. With
     ``entra_tenant`` it plays that Microsoft Entra tenant (op.mjs's ``OP_ENTRA_TENANT``)."""
     node = shutil.which("node")
     if node is None or not (OP_DIR / "node_modules" / "oidc-provider").is_dir():
         pytest.fail("the test OP needs Node and `npm ci` in tests/op (scripts/setup-test-env.sh does both)")
-    port = free_port()
+    port = port or free_port()
     env = {**os.environ, "OP_PORT": str(port), "RP_BASE": rp_base, "OP_ACCESS_TTL": str(access_ttl),
            "OP_CLIENT_ID": client_id, "OP_CLIENT_SECRET": client_secret, "OP_ENTRA_TENANT": entra_tenant or ""}
     log_path = tmp_path / f"op-{port}.log"

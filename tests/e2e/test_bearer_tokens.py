@@ -17,6 +17,7 @@ import json
 import shutil
 import subprocess
 import time
+from contextlib import ExitStack
 
 import jwt
 import pytest
@@ -35,9 +36,9 @@ MACHINE = ("machine-client", "machine-secret")
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-def op_signing_jwk() -> str:
-    jwk = RSAAlgorithm.to_jwk(KEY, as_dict=True)
-    return json.dumps({**jwk, "kid": "e2e-key", "use": "sig", "alg": "RS256"})
+def op_signing_jwk(key=KEY, kid: str = "e2e-key") -> str:
+    jwk = RSAAlgorithm.to_jwk(key, as_dict=True)
+    return json.dumps({**jwk, "kid": kid, "use": "sig", "alg": "RS256"})
 
 
 @pytest.fixture(scope="module")
@@ -225,3 +226,46 @@ def test_nothing_secret_reaches_the_server_log(bearer_app):
     token = machine_token(op)
     call(app, "/api/me", token + "x")
     assert token not in app.log() and "Traceback" not in app.log()
+
+
+def test_a_provider_key_rotation_is_followed_and_the_retired_key_refused(tmp_path, generation):
+    """The OP restarts on the same address with a new signing key (another kid), as after
+    an abrupt rotation: the app, which cached the old JWKS, fetches the keys again for the
+    unknown kid and accepts the new tokens; a token of the retired key, not yet expired,
+    is refused from then on."""
+    app_dir = tmp_path / "app"
+    shutil.copytree(APPS / "bearer", app_dir)
+    port, op_port = free_port(), free_port()
+    rp = f"http://127.0.0.1:{port}"
+    old_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    new_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    with pytest.MonkeyPatch.context() as patch, ExitStack() as stack:
+        patch.setenv("OP_API_AUDIENCE", AUDIENCE)
+        patch.setenv("OP_SIGNING_JWK", op_signing_jwk(old_key, "key-2026-01"))
+        first_op = ExitStack()
+        stack.callback(first_op.close)
+        op = first_op.enter_context(run_op(rp, tmp_path, port=op_port))
+        write_secrets(app_dir, f"""
+[auth]
+redirect_uri = "{rp}/oauth2callback"
+cookie_secret = "{SECRET}"
+
+[auth.company]
+client_id = "{op.client_id}"
+client_secret = "{op.client_secret}"
+server_metadata_url = "{op.metadata_url}"
+api_audience = "{AUDIENCE}"
+""")
+        app = stack.enter_context(run_app(app_dir, routes=["api.py"], port=port, generation=generation,
+                                          tmp_path=tmp_path))
+        retired = machine_token(op)
+        assert call(app, "/api/me", retired).status_code == 200  # the app now holds the old JWKS
+        first_op.close()  # the OP goes away; the same address comes back with a new key only
+        patch.setenv("OP_SIGNING_JWK", op_signing_jwk(new_key, "key-2026-07"))
+        rotated = stack.enter_context(run_op(rp, tmp_path, port=op_port))
+        fresh = machine_token(rotated)
+        assert jwt.get_unverified_header(fresh)["kid"] == "key-2026-07"
+        answer = call(app, "/api/me", fresh)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["auth_method"] == "bearer-jwt"
+        assert_refused(call(app, "/api/me", retired))
