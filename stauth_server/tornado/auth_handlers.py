@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from ..core.audit import RequestFacts, in_request
 from ..core.identity import User, identity_key, streamlit_user_info
 from ..core.signin import ResolvedSession, SignInService
 from ..core.sources.proxy import FORWARDED_HEADERS, ProxyConfig, client_address, nearest_value, strip_headers
@@ -94,7 +95,9 @@ async def identify_request(service: SignInService, request: Any) -> ResolvedSess
     if not service.needs_lookup(cookies, getattr(request, PEER_ATTRIBUTE, request.remote_ip),
                                 secure=request.protocol == "https", path=cookie_path()):
         return ResolvedSession()
-    return await off_loop(request_identity, service, request)
+    # What the lookup reports (an expired or revoked session) names this connection.
+    facts = RequestFacts(client_ip=request.remote_ip, path=request.path, user_agent=request.headers.get("User-Agent"))
+    return await off_loop(in_request, facts, request_identity, service, request)
 
 
 def route_identity(service: SignInService) -> Callable[[HttpRequest], Awaitable[User]]:
