@@ -30,7 +30,7 @@ def test_a_websocket_lookups_event_names_the_connection(caplog, monkeypatch):
     monkeypatch.setattr(auth_handlers, "cookie_path", lambda: "/")
     caplog.set_level(logging.INFO, logger="stauth.audit")
     request = HTTPServerRequest(start_line=RequestStartLine("GET", "/_stcore/stream", "HTTP/1.1"), headers=HTTPHeaders({
-        "User-Agent": "Mozilla/5.0 Chrome/140", "Cookie": "stauth_session=x"}))
+        "Host": "app.example.org", "User-Agent": "Mozilla/5.0 Chrome/140", "Cookie": "stauth_session=x"}))
     request.remote_ip = "203.0.113.9"
     asyncio.run(auth_handlers.identify_request(ExpiringService(), request))
     events = [json.loads(r.getMessage()) for r in caplog.records if r.name == "stauth.audit"]
