@@ -27,6 +27,8 @@ from .store import SessionStore, StoreUnavailable
 LOGGER = logging.getLogger("stauth_server.sessions")
 #: Write last_seen to the store at most this often per session.
 TOUCH_INTERVAL = 30
+#: How long a session's revocation is remembered as reported (``session_revoked`` once).
+REVOKED_REPORT_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -171,8 +173,7 @@ class SessionService:
         claims, granted = data.claims, list(data.granted_roles)
         if data.provider == "local" and data.issuer == "local":
             if self.users is None:
-                audit("session_revoked", user_id=user_id(data.issuer, data.subject), provider=data.provider,
-                      reason="local_accounts_off")
+                self._audit_revoked(session, "local_accounts_off")
                 raise SessionEnded("local accounts are no longer configured")
             try:
                 account = self.users.accounts().get(data.subject)
@@ -181,12 +182,24 @@ class SessionService:
             if account is None or account.disabled or credential_fingerprint(account.password_hash) != data.credential:
                 reason = ("account_removed" if account is None else "account_disabled" if account.disabled
                           else "password_changed")
-                audit("session_revoked", user_id=user_id(data.issuer, data.subject), provider=data.provider,
-                      reason=reason)
+                self._audit_revoked(session, reason)
                 raise SessionEnded(f"local account {data.subject!r} changed")
             claims = {**claims, **account.claims()}
             granted = [*account.roles, *granted]
         return self.user_for(claims, data.issuer, data.subject, data.provider, data.expires_at, granted)
+
+    def _audit_revoked(self, session: Session, reason: str) -> None:
+        """``session_revoked``, once per session: every replica's maintenance pass and every
+        tab of the browser find the same change, and the store says who reports it (when
+        the store is away, it is reported anyway: a repeat is better than a gap)."""
+        try:
+            first = self.store.claim_once("revoked:" + session.ticket.store_key, REVOKED_REPORT_SECONDS)
+        except StoreUnavailable:
+            first = True
+        if first:
+            data = session.data
+            audit("session_revoked", user_id=user_id(data.issuer, data.subject), provider=data.provider,
+                  reason=reason)
 
     def user_for(self, claims: Mapping[str, Any], issuer: str, subject: str, provider: str,
                  expires_at: float | None, granted: Iterable[str]) -> User:

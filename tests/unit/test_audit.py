@@ -25,6 +25,7 @@ from stauth_server.core.config import parse_server_config
 from stauth_server.core.errors import ConfigError
 from stauth_server.core.oidc.errors import ProviderUnavailable, TokenRejected
 from stauth_server.core.session_records import Session
+from stauth_server.core.sessions import SessionEnded
 
 from test_session_model import cheap, jar, login, make_service, no_hooks, users_path  # noqa: F401 - fixtures
 
@@ -272,6 +273,19 @@ def test_a_session_its_account_no_longer_allows_is_audited_as_revoked(users_path
         assert not service.resolve(jar(done)).user.is_logged_in
     [revoked] = [e for e in events() if e["event"] == "session_revoked"]
     assert (revoked["user_id"], revoked["reason"], revoked["client_ip"]) == ("local|alice", reason, "203.0.113.9")
+
+
+def test_a_revocation_found_again_by_other_replicas_and_tabs_is_audited_once(users_path, events):  # noqa: F811
+    from test_session_model import rewrite_users
+
+    service = make_service(users_path)
+    record = service.resolve(jar(login(service))).record
+    assert record is not None
+    rewrite_users(users_path, alice=lambda a: a.__class__(**{**a.__dict__, "disabled": True}))
+    for _ in range(3):  # three maintenance passes (replicas sharing the store) find the change
+        with pytest.raises(SessionEnded):
+            service.sessions.user_of(record)
+    assert [e["reason"] for e in events() if e["event"] == "session_revoked"] == ["account_disabled"]
 
 
 class _Refuser:
