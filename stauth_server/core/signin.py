@@ -38,6 +38,10 @@ __all__ = ["CompletedLogin", "CookieOut", "ResolvedSession", "SignInService", "T
 LOGGER = logging.getLogger("stauth_server.signin")
 
 LOGIN_TTL = 600
+#: Sign-ins in flight one browser may hold, a login cookie each (tabs signing in at once).
+#: Starting one more clears the oldest: abandoned sign-ins cannot grow the Cookie header
+#: until the server drops the browser's every request (a cookie bomb).
+MAX_LOGINS_IN_FLIGHT = 5
 #: Refresh access tokens this long before they expire.
 REFRESH_MARGIN = 60
 #: Proxy identities whose ``on_login`` hooks ran, remembered at most this many at once.
@@ -107,6 +111,21 @@ class SignInService:
         return self.config.providers
 
     # --- login ------------------------------------------------------------------------
+
+    def stale_login_cookies(self, cookies: Mapping[str, str]) -> list[str]:
+        """The login cookies to clear as a new sign-in starts, so that at most
+        ``MAX_LOGINS_IN_FLIGHT`` remain: unreadable or expired ones first, then the oldest."""
+        names = [name for name in cookies if name.startswith(LOGIN_COOKIE + "_")]
+        keep = MAX_LOGINS_IN_FLIGHT - 1
+        if len(names) <= keep:
+            return []
+        dated = []
+        for name in names:
+            data = self._logins.open(cookies[name], max_age_seconds=LOGIN_TTL)
+            created = data.get("created") if isinstance(data, dict) else None
+            dated.append((float(created) if isinstance(created, (int, float)) else float("-inf"), name))
+        dated.sort()
+        return [name for _, name in dated[:len(dated) - keep]]
 
     def begin_login_blocks(self, provider: str) -> bool:
         """Whether ``begin_login`` would wait on the provider (discovery not in memory)."""

@@ -73,6 +73,31 @@ async def test_login_redirects_to_the_provider_with_pkce_and_an_encrypted_login_
 
 
 @pytest.mark.gen_test
+async def test_abandoned_sign_ins_cannot_pile_up_login_cookies(fetch, op):
+    """A cookie bomb by abandoned sign-ins: each /auth/login sets a cookie of its own; past
+    MAX_LOGINS_IN_FLIGHT the oldest are cleared, and the newest flows still complete."""
+    from stauth_server.core.signin import MAX_LOGINS_IN_FLIGHT
+
+    jar: dict[str, str] = {"stauth_login_0123456789abcdef": "not-a-sealed-login"}
+    flows = []
+    for _ in range(MAX_LOGINS_IN_FLIGHT + 4):
+        login = await fetch("/base/auth/login?provider=op", headers={"Cookie": cookie_header(jar)})
+        assert login.code == 302
+        jar.update(cookies_of(login))
+        jar = {k: v for k, v in jar.items() if v}
+        flows.append(login.headers["Location"])
+        assert len([k for k in jar if k.startswith("stauth_login_")]) <= MAX_LOGINS_IN_FLIGHT
+    assert "stauth_login_0123456789abcdef" not in jar  # the unreadable one went first
+    assert len([k for k in jar if k.startswith("stauth_login_")]) == MAX_LOGINS_IN_FLIGHT
+    newest = await fetch(f"/base/oauth2callback?{urlencode(op.authorize(flows[-1]))}",
+                         headers={"Cookie": cookie_header(jar)})
+    assert newest.code == 303
+    oldest = await fetch(f"/base/oauth2callback?{urlencode(op.authorize(flows[0]))}",
+                         headers={"Cookie": cookie_header(jar)})
+    assert oldest.code == 400  # its cookie was cleared: this browser no longer holds that flow
+
+
+@pytest.mark.gen_test
 async def test_a_whole_sign_in_gives_userinfo_and_route_identity(fetch, op):
     session = await signed_in(fetch, op)
     info = await fetch("/base/auth/userinfo", headers={"Cookie": cookie_header(session)})

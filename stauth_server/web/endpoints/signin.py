@@ -148,6 +148,8 @@ async def login(request: HttpRequest, ctx: WebContext) -> HttpResponse:
     except SignInError as exc:
         raise with_retry(exc, request.uri) from None
     response = HttpResponse.redirect(url)
+    for stale in service.stale_login_cookies(request.cookies):
+        response.add_header(*cookie_header(request, ctx, CookieOut(stale, None)))
     return response.add_header(*cookie_header(request, ctx, cookie))
 
 
