@@ -24,6 +24,7 @@ from ..core.identity import ANONYMOUS, User
 from .live_sessions import LIVE
 from .resumption import end_resumption
 from .app_paths import app_path, base_prefix, cookie_path, strip_base
+from ..web.middleware import Redirect, RedirectRequested, in_middleware
 from ..web.redirects import PENDING_REDIRECTS, resolve
 
 #: Our internal endpoints, relative to ``server.baseUrlPath``.
@@ -168,7 +169,12 @@ def redirect(url: str, *, external: bool = False) -> None:
     A path (``"/billing"``) is relative to the app's base path. Another origin needs
     ``external=True``. Open-redirect forms (``javascript:``, ``//host``, ``/\\host``,
     control characters...) raise ``RedirectError`` and navigate nowhere.
+
+    Inside an ``@sa.middleware`` it is the middleware's redirect (as if it returned
+    ``sa.Redirect(url, external=external)``), for pages and endpoints alike.
     """
+    if in_middleware():
+        raise RedirectRequested(Redirect(url, external))
     target = resolve(url, base_path=base_prefix(), external=external, app_origin=_page_origin())
     ctx = _require_ctx("sa.redirect")
     if OUTBOX.has_pending(ctx.session_id):

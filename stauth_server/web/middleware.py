@@ -13,7 +13,7 @@ Framework-neutral: the route dispatcher (``web/endpoints/routes.py``) and the pa
 from __future__ import annotations
 
 import asyncio
-import functools
+import contextvars
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterator
@@ -40,6 +40,31 @@ class Redirect:
 
     url: str
     external: bool = False
+
+
+class RedirectRequested(Exception):
+    """``sa.redirect(url)`` called inside a middleware: the same as returning
+    ``sa.Redirect(url)`` (so ``return sa.redirect(...)`` and a bare call both work)."""
+
+    def __init__(self, redirect: Redirect):
+        super().__init__(redirect.url)
+        self.redirect = redirect
+
+
+_RUNNING: contextvars.ContextVar[bool] = contextvars.ContextVar("stauth_in_middleware", default=False)
+
+
+def in_middleware() -> bool:
+    """Whether the calling code runs inside a middleware (``sa.redirect`` asks)."""
+    return _RUNNING.get()
+
+
+def _call(func: Any, request: Any) -> Any:
+    token = _RUNNING.set(True)
+    try:
+        return func(request)
+    finally:
+        _RUNNING.reset(token)
 
 
 Outcome = Union[Redirect, None]
@@ -120,13 +145,16 @@ async def run_async(request: Request, chain: MiddlewareChain = CHAIN) -> Outcome
     for func, is_async in chain:
         try:
             if is_async:
-                result = await func(request)
+                result = await _awaited_in_middleware(func, request)
             else:
-                result = await asyncio.get_running_loop().run_in_executor(None, functools.partial(func, request))
+                result = await asyncio.get_running_loop().run_in_executor(
+                    None, contextvars.copy_context().run, _call, func, request)
                 if inspect.isawaitable(result):
                     result = await result
         except HTTPError:
             raise
+        except RedirectRequested as requested:
+            return requested.redirect
         except Exception as exc:  # noqa: BLE001 - every failure is answered by the caller
             raise _failed(func, exc) from None
         outcome = _checked(func, result)
@@ -141,11 +169,13 @@ def run_sync(request: Request, chain: MiddlewareChain = CHAIN) -> Outcome:
     errors as ``run_async``."""
     for func, _ in chain:
         try:
-            result = func(request)
+            result = _call(func, request)
             if inspect.isawaitable(result):
-                result = asyncio.run(_awaited(result))
+                result = asyncio.run(_awaited_in_middleware(lambda _: result, request))
         except HTTPError:
             raise
+        except RedirectRequested as requested:
+            return requested.redirect
         except Exception as exc:  # noqa: BLE001 - every failure is answered by the caller
             raise _failed(func, exc) from None
         outcome = _checked(func, result)
@@ -154,8 +184,13 @@ def run_sync(request: Request, chain: MiddlewareChain = CHAIN) -> Outcome:
     return None
 
 
-async def _awaited(awaitable: Awaitable[Any]) -> Any:
-    return await awaitable
+async def _awaited_in_middleware(func: Any, request: Any) -> Any:
+    """``await func(request)`` with ``in_middleware()`` true while it runs."""
+    token = _RUNNING.set(True)
+    try:
+        return await func(request)
+    finally:
+        _RUNNING.reset(token)
 
 
 async def route_refusal(request: Request, base_path: str, chain: MiddlewareChain = CHAIN) -> RenderedResponse | None:

@@ -108,6 +108,39 @@ def test_a_redirect_is_a_302_to_the_app_path(fetch, chain, calls):
     assert english.code == 200
 
 
+def _bare_sync(request):
+    sa.redirect("/fr/")  # no return: the call itself redirects
+
+
+def _returned_sync(request):
+    return sa.redirect("/fr/")
+
+
+async def _bare_async(request):
+    sa.redirect("/fr/")
+
+
+async def _returned_async(request):
+    return sa.redirect("/fr/")
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("mw", [_bare_sync, _returned_sync, _bare_async, _returned_async])
+def test_sa_redirect_inside_a_middleware_is_its_redirect(fetch, chain, calls, mw):
+    chain.add(mw)
+    response = yield fetch("/api/state")
+    assert response.code == 302 and response.headers["Location"] == "/fr/"
+    assert calls == []
+
+
+@pytest.mark.gen_test
+def test_sa_redirect_inside_a_middleware_keeps_the_open_redirect_rules(fetch, chain, calls):
+    chain.add(lambda request: sa.redirect("//evil.example/"))
+    response = yield fetch("/api/state")
+    assert response.code == 500 and "Location" not in response.headers
+    assert calls == []
+
+
 @pytest.mark.gen_test
 @pytest.mark.parametrize("base_path", ["sub"])
 def test_a_redirect_under_a_base_path_stays_under_it(fetch, chain, base_path):

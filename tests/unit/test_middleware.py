@@ -200,3 +200,20 @@ def test_route_answers_for_refusals_and_failures(chain):
 def test_a_route_goes_on_when_every_middleware_returns_none(chain):
     chain.add(lambda request: None)
     assert route_answer(chain) is None
+
+
+def test_sa_redirect_inside_a_page_middleware_is_its_redirect_and_outside_it_is_not(chain):
+    import stauth_server as sa
+    from stauth_server.web.middleware import in_middleware
+
+    chain.add(lambda req: sa.redirect("https://fr.example.org/", external=True))
+    assert run_sync(request(), chain) == Redirect("https://fr.example.org/", external=True)
+    assert not in_middleware()  # the flag ends with the middleware
+
+    async def bare(req):
+        sa.redirect("/fr/")
+
+    chain.clear()
+    chain.add(bare)
+    assert run_sync(request(), chain) == Redirect("/fr/")
+    assert both(chain, request()) == Redirect("/fr/")
