@@ -36,6 +36,16 @@ def test_a_middleware_redirects_a_page_load(french, app):
     assert page.get_by_text("home-page").count() == 0
 
 
+def test_sa_redirect_called_in_a_middleware_redirects_a_page_and_a_route(context, app):
+    page = context.new_page()
+    page.goto(app.url("/old"))
+    page.wait_for_url(app.url("/fr"))
+    page.get_by_text("bonjour-page").wait_for()
+    assert page.get_by_text("old-page").count() == 0
+    answer = context.request.get(app.url("/api/old"), max_redirects=0)
+    assert answer.status == 302 and answer.headers["location"] == "/fr"
+
+
 def test_other_browsers_stay_on_the_page(context, app):
     page = context.new_page()
     page.goto(app.url("/"))

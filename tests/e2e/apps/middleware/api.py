@@ -27,6 +27,8 @@ async def guard(request: sa.Request):
         raise sa.HTTPError(418, f"method={request.method} q={request.query.get('q')} "
                                 f"cookie={request.cookies.get('probe')} ua={'Chrome' in request.headers['User-Agent']} "
                                 f"ip={request.client_ip} signed-in={request.user.is_logged_in}")
+    if request.path in ("/old", "/api/old"):  # sa.redirect in a middleware: its redirect
+        sa.redirect("/fr")
     if request.path in ("/broken", "/api/broken"):
         raise RuntimeError("middleware-secret-detail")
     return None
@@ -45,3 +47,8 @@ def stats(request: sa.Request) -> dict:
 @sa.route("/api/broken")
 def broken(request: sa.Request) -> dict:
     return {"never": True}
+
+
+@sa.route("/api/old")
+def old(request: sa.Request) -> dict:
+    return {"never": True}  # its middleware redirects first

@@ -19,6 +19,10 @@ def broken() -> None:
     st.write("broken-page")
 
 
+def old() -> None:
+    st.write("old-page")
+
+
 def inspect() -> None:
     st.write("inspect-page")
 
@@ -29,4 +33,5 @@ st.navigation([
     st.Page(vault, title="Vault", url_path="vault"),
     st.Page(broken, title="Broken", url_path="broken"),
     st.Page(inspect, title="Inspect", url_path="inspect"),
+    st.Page(old, title="Old", url_path="old"),
 ]).run()
