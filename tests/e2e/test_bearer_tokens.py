@@ -41,6 +41,22 @@ def op_signing_jwk(key=KEY, kid: str = "e2e-key") -> str:
     return json.dumps({**jwk, "kid": kid, "use": "sig", "alg": "RS256"})
 
 
+def write_company_secrets(app_dir, rp: str, op, extra: str = "") -> None:
+    """The app's secrets: the OP as provider ``company``, whose access tokens for AUDIENCE
+    the app accepts; ``extra`` TOML appended."""
+    write_secrets(app_dir, f"""
+[auth]
+redirect_uri = "{rp}/oauth2callback"
+cookie_secret = "{SECRET}"
+
+[auth.company]
+client_id = "{op.client_id}"
+client_secret = "{op.client_secret}"
+server_metadata_url = "{op.metadata_url}"
+api_audience = "{AUDIENCE}"
+{extra}""")
+
+
 @pytest.fixture(scope="module")
 def bearer_app(tmp_path_factory, generation):
     tmp = tmp_path_factory.mktemp("bearer")
@@ -57,17 +73,7 @@ def bearer_app(tmp_path_factory, generation):
         with run_op(rp, tmp) as op:
             patch.delenv("OP_SIGNING_JWK")
             with run_op(rp, tmp) as stranger:  # another provider, its own key
-                write_secrets(app_dir, f"""
-[auth]
-redirect_uri = "{rp}/oauth2callback"
-cookie_secret = "{SECRET}"
-
-[auth.company]
-client_id = "{op.client_id}"
-client_secret = "{op.client_secret}"
-server_metadata_url = "{op.metadata_url}"
-api_audience = "{AUDIENCE}"
-
+                write_company_secrets(app_dir, rp, op, """
 [auth.local]
 users_file = "users.toml"
 
@@ -245,17 +251,7 @@ def test_a_provider_key_rotation_is_followed_and_the_retired_key_refused(tmp_pat
         first_op = ExitStack()
         stack.callback(first_op.close)
         op = first_op.enter_context(run_op(rp, tmp_path, port=op_port))
-        write_secrets(app_dir, f"""
-[auth]
-redirect_uri = "{rp}/oauth2callback"
-cookie_secret = "{SECRET}"
-
-[auth.company]
-client_id = "{op.client_id}"
-client_secret = "{op.client_secret}"
-server_metadata_url = "{op.metadata_url}"
-api_audience = "{AUDIENCE}"
-""")
+        write_company_secrets(app_dir, rp, op)
         app = stack.enter_context(run_app(app_dir, routes=["api.py"], port=port, generation=generation,
                                           tmp_path=tmp_path))
         retired = machine_token(op)
