@@ -13,9 +13,15 @@ from typing import Any
 import jwt
 
 from .errors import TokenRejected
-from .id_token import LEEWAY_SECONDS
+from .jws import bad_signature, verified_claims
 
-BAD_SIGNATURE = "access token: bad signature"
+BAD_SIGNATURE = bad_signature("access token")
+_MESSAGES: dict[type[jwt.InvalidTokenError], str] = {
+    jwt.ExpiredSignatureError: "expired",
+    jwt.ImmatureSignatureError: "not valid yet (nbf/iat)",
+    jwt.InvalidAudienceError: "audience is not this API's",
+    jwt.InvalidIssuerError: "issuer mismatch",
+}
 
 
 def unverified_issuer(token: str) -> str | None:
@@ -41,34 +47,9 @@ def validate_access_token(
     ``key_for(kid, alg)`` returns the verification key. ``none`` and HMAC algorithms are
     refused whatever the token says (``algorithms`` holds asymmetric ones only).
     """
-    try:
-        header = jwt.get_unverified_header(token)
-    except jwt.InvalidTokenError:
-        raise TokenRejected("access token: malformed") from None
-    alg = header.get("alg")
-    if not isinstance(alg, str) or alg not in algorithms:
-        raise TokenRejected(f"access token: algorithm {str(alg)[:16]!r} not accepted (allowed: {algorithms})")
-    kid = header.get("kid")
-    if kid is not None and not isinstance(kid, str):
-        raise TokenRejected("access token: kid is not a string")
-    key = key_for(kid, alg)
-    try:
-        claims = jwt.decode(
-            token, key=key, algorithms=[alg], audience=audience, issuer=issuer, leeway=LEEWAY_SECONDS,
-            options={"require": ["iss", "sub", "aud", "exp"]},
-        )
-    except jwt.ExpiredSignatureError:
-        raise TokenRejected("access token: expired") from None
-    except jwt.ImmatureSignatureError:
-        raise TokenRejected("access token: not valid yet (nbf/iat)") from None
-    except jwt.InvalidAudienceError:
-        raise TokenRejected("access token: audience is not this API's") from None
-    except jwt.InvalidIssuerError:
-        raise TokenRejected("access token: issuer mismatch") from None
-    except jwt.InvalidSignatureError:
-        raise TokenRejected(BAD_SIGNATURE) from None
-    except jwt.InvalidTokenError as exc:
-        raise TokenRejected(f"access token: invalid ({type(exc).__name__})") from None
+    claims = verified_claims(
+        token, what="access token", key_for=key_for, algorithms=algorithms, audience=audience, issuer=issuer,
+        required=["iss", "sub", "aud", "exp"], messages=_MESSAGES)
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub:
         raise TokenRejected("access token: sub missing")

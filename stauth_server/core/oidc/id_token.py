@@ -10,11 +10,17 @@ from typing import Any
 import jwt
 
 from .errors import TokenRejected
+from .jws import LEEWAY_SECONDS, bad_signature, verified_claims
 from .metadata import ASYMMETRIC_ALGS
 from .tenants import PLACEHOLDER, TenantRule
 
-LEEWAY_SECONDS = 60
-BAD_SIGNATURE = "ID token: bad signature"
+BAD_SIGNATURE = bad_signature("ID token")
+_MESSAGES: dict[type[jwt.InvalidTokenError], str] = {
+    jwt.ExpiredSignatureError: "expired",
+    jwt.ImmatureSignatureError: "issued in the future (iat/nbf)",
+    jwt.InvalidAudienceError: "audience does not contain our client_id",
+    jwt.InvalidIssuerError: "issuer mismatch",
+}
 DEFAULT_ALGS = ("RS256",)
 
 
@@ -43,40 +49,10 @@ def validate_id_token(
     ``key_for(kid, alg)`` returns the verification key (the JWKS, refetched once for an
     unknown kid). ``none`` and HMAC algorithms are refused whatever the token says.
     """
-    try:
-        header = jwt.get_unverified_header(token)
-    except jwt.InvalidTokenError as exc:
-        raise TokenRejected(f"ID token: malformed ({exc})") from None
-    alg = header.get("alg")
-    if not isinstance(alg, str) or alg not in algorithms:
-        raise TokenRejected(f"ID token: algorithm {alg!r} not accepted (allowed: {algorithms})")
-    kid = header.get("kid")
-    if kid is not None and not isinstance(kid, str):
-        raise TokenRejected("ID token: kid is not a string")
-    key = key_for(kid, alg)
     templated = tenants is not None and PLACEHOLDER in issuer
-    try:
-        claims = jwt.decode(
-            token,
-            key=key,
-            algorithms=[alg],
-            audience=client_id,
-            issuer=None if templated else issuer,
-            leeway=LEEWAY_SECONDS,
-            options={"require": ["iss", "sub", "aud", "exp", "iat"], "verify_iat": True},
-        )
-    except jwt.ExpiredSignatureError:
-        raise TokenRejected("ID token: expired") from None
-    except jwt.ImmatureSignatureError:
-        raise TokenRejected("ID token: issued in the future (iat/nbf)") from None
-    except jwt.InvalidAudienceError:
-        raise TokenRejected("ID token: audience does not contain our client_id") from None
-    except jwt.InvalidIssuerError:
-        raise TokenRejected("ID token: issuer mismatch") from None
-    except jwt.InvalidSignatureError:
-        raise TokenRejected(BAD_SIGNATURE) from None
-    except jwt.InvalidTokenError as exc:
-        raise TokenRejected(f"ID token: invalid ({type(exc).__name__}: {exc})") from None
+    claims = verified_claims(
+        token, what="ID token", key_for=key_for, algorithms=algorithms, audience=client_id,
+        issuer=None if templated else issuer, required=["iss", "sub", "aud", "exp", "iat"], messages=_MESSAGES)
     if templated:
         tenants.check(claims, issuer)  # type: ignore[union-attr]
     _check_claims(claims, client_id=client_id, nonce=nonce, now=time.time())
