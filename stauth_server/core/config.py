@@ -19,6 +19,7 @@ from .audit import AuditConfig, parse_audit
 from .durations import parse_duration
 from .errors import ConfigError
 from .options import PROVIDER_SECTION, SECTIONS, check_table, keys_of
+from .firebase.config import FirebaseConfig, is_firebase_table, parse_firebase_provider
 from .login_branding import LoginBranding, resolve_branding
 from .oidc.presets import PRESETS, resolve_preset
 from .oidc.tenants import MULTI_TENANT_VALUES, TenantRule, is_guid
@@ -78,6 +79,8 @@ class ServerConfig:
     idle_timeout: int | None = None
     expose_tokens: tuple[str, ...] = ()
     providers: Mapping[str, ProviderConfig] = field(default_factory=lambda: MappingProxyType({}))
+    #: ``[auth.NAME]`` tables with ``provider = "firebase"`` (core.firebase).
+    firebase: Mapping[str, FirebaseConfig] = field(default_factory=lambda: MappingProxyType({}))
     store_url: str | None = None
     roles: Mapping[str, tuple[RoleRule, ...]] = field(default_factory=lambda: MappingProxyType({}))
     access: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
@@ -98,7 +101,7 @@ class ServerConfig:
 
     @property
     def sign_in_enabled(self) -> bool:
-        return any((self.providers, self.users_file, self.proxy, self.ldap))
+        return any((self.providers, self.users_file, self.proxy, self.ldap, self.firebase))
 
 
 def _routes(auth: Mapping[str, Any], app_dir: Path) -> tuple[Path, ...]:
@@ -273,8 +276,22 @@ def _providers(auth: Mapping[str, Any]) -> dict[str, ProviderConfig]:
             continue
         if not isinstance(table, Mapping):
             continue  # an unknown [auth] key: check_table warned about it
+        if is_firebase_table(table):
+            continue  # core.firebase reads it (_firebase_providers)
         providers[name] = _provider(name, table, f"[auth.{name}]")
     return providers
+
+
+def _firebase_providers(auth: Mapping[str, Any]) -> dict[str, FirebaseConfig]:
+    """``[auth.NAME]`` tables with ``provider = "firebase"``."""
+    found: dict[str, FirebaseConfig] = {}
+    for name, table in auth.items():
+        if name in TOP_LEVEL_KEYS or name in SECTION_KEYS or not isinstance(table, Mapping):
+            continue
+        if is_firebase_table(table):
+            check_table(table, PROVIDER_SECTION, f"[auth.{name}]")
+            found[name] = parse_firebase_provider(name, table, f"[auth.{name}]")
+    return found
 
 
 def _expose_tokens(auth: Mapping[str, Any]) -> tuple[str, ...]:
@@ -379,7 +396,8 @@ def parse_server_config(auth: Mapping[str, Any], app_dir: Path, main_script: Pat
     users_file = _users_file(auth, app_dir)
     proxy = parse_proxy(auth.get("proxy"))
     ldap = parse_ldap(auth.get("ldap"), app_dir)
-    if not providers and users_file is None and proxy is None and ldap is None:
+    firebase = _firebase_providers(auth)
+    if not providers and users_file is None and proxy is None and ldap is None and not firebase:
         return ServerConfig(routes=routes, **rules)
     try:
         default_ttl = parse_duration(auth.get("default_ttl", DEFAULT_TTL), "[auth] default_ttl")
@@ -399,6 +417,7 @@ def parse_server_config(auth: Mapping[str, Any], app_dir: Path, main_script: Pat
         idle_timeout=idle_timeout,
         expose_tokens=_expose_tokens(auth),
         providers=MappingProxyType(providers),
+        firebase=MappingProxyType(firebase),
         store_url=_store_url(auth, app_dir),
         frame_ancestors=_frame_ancestors(auth),
         password_source_chooser=_flag(auth, "password_source_chooser"),

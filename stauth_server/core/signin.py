@@ -28,6 +28,9 @@ from .identity import User, user_id
 from .oidc.client import LoginRequest, OIDCClient, SignIn
 from .oidc.errors import ProviderUnavailable, SignInError, StateMismatch, TokenRejected
 from .oidc.github import GitHubClient
+from .firebase.config import FirebaseConfig
+from .firebase.keys import FirebaseKeys
+from .firebase.tokens import verify_firebase_token
 from .session_cookie import LOGIN_COOKIE, SESSION_COOKIE, Sealer, chunk_names, cookie_name
 from .sources.ldap import LdapSource, LdapUnavailable
 from .sources.local import UsersFile, UsersFileError, verify
@@ -105,6 +108,10 @@ class SignInService:
             name: (GitHubClient if provider.kind == "github" else OIDCClient)(provider, str(config.redirect_uri))
             for name, provider in config.providers.items()
         }
+        #: Firebase projects, each with the keys its ID tokens are checked with.
+        self.firebase: dict[str, tuple[FirebaseConfig, FirebaseKeys]] = {
+            name: (firebase, FirebaseKeys(firebase.keys_url)) for name, firebase in config.firebase.items()
+        }
 
     @property
     def providers(self) -> Mapping[str, ProviderConfig]:
@@ -160,6 +167,21 @@ class SignInService:
                   error=params.get("error"), detail=str(exc))
             raise
         return self._start_session(signin, login.provider, login.next_path, cookies, browser, secure, path)
+
+    def firebase_login(self, name: str, id_token: object, next_path: str, cookies: Mapping[str, str],
+                       browser: str | None, *, secure: bool, path: str) -> CompletedLogin:
+        """Start our session from a Firebase ID token the browser got from Firebase's SDK
+        (blocks: the keys may be fetched). ``TokenRejected`` when the token does not verify."""
+        entry = self.firebase.get(name)
+        if entry is None:
+            raise SignInError(f"unknown Firebase provider {name[:64]!r}", "This sign-in option does not exist.")
+        firebase, keys = entry
+        try:
+            signin = verify_firebase_token(id_token, firebase, keys)
+        except SignInError as exc:
+            audit("sign_in_failed", provider=name, reason=_failure_reason(exc), detail=str(exc))
+            raise
+        return self._start_session(signin, name, next_path, cookies, browser, secure, path)
 
     @property
     def password_sources(self) -> list[str]:

@@ -30,6 +30,7 @@ from ..web.hosts import host_allowed
 from ..web.endpoints import Endpoint, serve
 from ..web.endpoints import signin as signin_endpoints
 from ..web.endpoints.delivery import deliver_cookies, redirect_handoff
+from ..web.endpoints.firebase import firebase_session
 from ..web.endpoints.routes import dispatch_route
 from ..web.exchange import Arguments, CookieHeaders, HttpRequest, HttpResponse
 from ..web.http import MultiMapping, error_response, parse_cookie_header, safe_header
@@ -63,6 +64,7 @@ class AuthFront:
                 (r"/oauth2callback/?", signin_endpoints.callback, frozenset({"GET"}), True),
                 (r"/auth/logout/?", signin_endpoints.logout, frozenset({"GET", "POST"}), True),
                 (r"/auth/userinfo/?", signin_endpoints.userinfo, frozenset({"GET"}), True),
+                (r"/auth/firebase/session/?", firebase_session, frozenset({"POST"}), True),
             ]
         self.endpoints = [(re.compile(f"^{base}{pattern}$"), *rest) for pattern, *rest in table]
         self.routes = [(re.compile("^" + base + route.regex.pattern[1:]), self.route_endpoint(route))

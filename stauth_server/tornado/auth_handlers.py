@@ -21,6 +21,7 @@ from ..web.blocking import off_loop
 from ..web.context import WebContext
 from ..web.cookie_outbox import browser_binding
 from ..web.csrf import own_origin
+from ..web.endpoints import firebase as firebase_endpoints
 from ..web.endpoints import signin
 from ..web.endpoints.signin import safe_next, security_headers
 from ..web.errors import STORE_DOWN
@@ -58,6 +59,13 @@ class LoginHandler(AuthHandler):
 
     endpoint = staticmethod(signin.login)
     get = post = EndpointHandler._serve
+
+
+class FirebaseSessionHandler(AuthHandler):
+    """``POST /auth/firebase/session``: ``web.endpoints.firebase.firebase_session``."""
+
+    endpoint = staticmethod(firebase_endpoints.firebase_session)
+    post = get = EndpointHandler._serve
 
 
 class CallbackHandler(AuthHandler):

@@ -43,6 +43,7 @@ def build_handlers(registry: RouteRegistry, service: SignInService | None = None
             (under_base(r"/oauth2callback/?$"), auth.CallbackHandler, kwargs),
             (under_base(r"/auth/logout/?$"), auth.LogoutHandler, kwargs),
             (under_base(r"/auth/userinfo/?$"), auth.UserinfoHandler, kwargs),
+            (under_base(r"/auth/firebase/session/?$"), auth.FirebaseSessionHandler, kwargs),
         ]
         if runtime is not None:
             handlers.append((under_base(re.escape(internals.STREAM_PATH) + "/?$"),

@@ -22,6 +22,11 @@ class ProviderHTTP:
     def get_json(self, url: str, *, headers: dict[str, str] | None = None, what: str) -> Any:
         return self._json(self._request("GET", url, headers=headers, what=what), what)
 
+    def get_json_and_max_age(self, url: str, *, what: str) -> tuple[Any, int | None]:
+        """The JSON document and how long its ``Cache-Control: max-age`` says to keep it."""
+        answer = self._request("GET", url, what=what)
+        return self._json(answer, what), max_age(answer[0].headers.get("Cache-Control", ""))
+
     def post_form(self, url: str, data: dict[str, str] | str, *, headers: dict[str, str] | None = None,
                   auth: tuple[str, str] | None = None, what: str) -> tuple[int, Any]:
         answer = self._request("POST", url, data=data, headers=headers, auth=auth, what=what)
@@ -63,3 +68,15 @@ class ProviderHTTP:
             raise ProviderUnavailable(
                 f"{what}: HTTP {response.status_code}, not JSON", "The identity provider answered oddly."
             ) from None
+
+
+def max_age(cache_control: str) -> int | None:
+    """The ``max-age`` of a ``Cache-Control`` header, or None (absent, malformed, no-store)."""
+    directives = [part.strip().lower() for part in cache_control.split(",")]
+    if "no-store" in directives or "no-cache" in directives:
+        return None
+    for directive in directives:
+        name, _, value = directive.partition("=")
+        if name.strip() == "max-age" and value.strip().isdigit():
+            return int(value.strip())
+    return None
