@@ -63,13 +63,15 @@ class Theme:
 def login_page(login_path: str, providers: Iterable[tuple[str, str]], next_path: str, *,
                password_sources: Sequence[str], xsrf_form_html: str, error: str | None = None,
                username: str = "", theme: Theme = Theme(), template: str | None = None,
-               source_chooser: bool = False, title: str = "Sign in", logo_url: str | None = None) -> str:
+               source_chooser: bool = False, title: str = "Sign in", logo_url: str | None = None,
+               firebase_html: str = "") -> str:
     """Every way in: the app's name and logo, the password form (works without JS) and a
     button per provider.
 
     ``password_sources``: "local" and/or "ldap". One form tries them all; only with
     ``source_chooser`` (and two sources) does it let the user pick one. ``title`` and
     ``logo_url`` (a ``data:`` or http(s) URL) are the app's, escaped here.
+    ``firebase_html``: the Firebase block (``web.firebase_page``), after the buttons.
     """
     buttons = "".join(
         f'<a class=button href="{escape(login_path)}?{escape(urlencode({"provider": name, "next": next_path}))}">'
@@ -96,8 +98,9 @@ def login_page(login_path: str, providers: Iterable[tuple[str, str]], next_path:
             f'autocomplete=current-password required{described}>'
             f'<button type=submit class=primary>Sign in</button></form>'
         )
-        if buttons:
+        if buttons or firebase_html:
             form = f"{form}<p class=or>or</p>"
+    buttons += firebase_html
     logo = f'<img class=logo alt="{escape(title)}" src="{escape(logo_url)}">' if logo_url else ""
     if template is not None:
         # a custom page: $login_form is our form and buttons, $styles our stylesheet,

@@ -157,6 +157,7 @@ def test_context_paths():
 
 class _FakeService:
     providers: dict = {}
+    firebase: dict = {}
     password_sources = ["local"]
     login_template = None
 

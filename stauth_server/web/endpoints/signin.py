@@ -20,6 +20,7 @@ from ..csrf import refuse_cross_site
 from ..errors import with_retry
 from ..exchange import HttpRequest, HttpResponse
 from ..http import render
+from ..firebase_page import firebase_block, firebase_sign_out_page
 from ..pages import login_page, logout_confirm_page
 from ..redirects import safe_app_path
 from ..xsrf import form_token
@@ -107,7 +108,9 @@ def _login_page(request: HttpRequest, ctx: WebContext, next_path: str, error: st
                       xsrf_form_html=token.form_html(), error=error, username=username, theme=ctx.theme,
                       template=service.login_template, source_chooser=config.password_source_chooser,
                       title=config.login_branding.title,
-                      logo_url=config.login_branding.logo_url or OBSERVED_LOGO.url)
+                      logo_url=config.login_branding.logo_url or OBSERVED_LOGO.url,
+                      firebase_html=firebase_block([c for c, _ in service.firebase.values()],
+                                                   ctx.app_path("/auth/firebase/session"), next_path))
     return _with_xsrf(HttpResponse.html(page, status), token.set_cookie)
 
 
@@ -133,9 +136,9 @@ async def login(request: HttpRequest, ctx: WebContext) -> HttpResponse:
     next_path = safe_next(request.query.get("next") or _referring_path(request, ctx))
     provider = request.query.get("provider")
     providers = service.providers
-    if provider is None and len(providers) == 1 and not service.password_sources:
+    if provider is None and len(providers) == 1 and not service.password_sources and not service.firebase:
         provider = next(iter(providers))
-    if provider is None:
+    if provider is None or provider in service.firebase:  # Firebase signs in on the page itself
         return _login_page(request, ctx, next_path)
     if provider not in providers:
         raise with_retry(SignInError(f"unknown provider {provider[:64]!r}", "This sign-in option does not exist."),
@@ -241,6 +244,11 @@ async def _logout(request: HttpRequest, ctx: WebContext) -> HttpResponse:
         data = resolved.record.data
         audit("sign_out", user_id=user_id(data.issuer, data.subject), request=scope, provider=data.provider)
     ctx.publish_identity(browser(request, ctx), None, ANONYMOUS)
+    if resolved.record is not None and resolved.record.data.provider in service.firebase:
+        firebase = service.firebase[resolved.record.data.provider][0]
+        page = HttpResponse.html(firebase_sign_out_page([firebase], ctx.app_path("/")))
+        page.headers[:0] = headers  # the cookies cleared
+        return page
     target = await sign_in_work(service.logout_url, resolved.record, str(service.config.redirect_uri))
     return HttpResponse(302, headers).set_header("Location", target or ctx.app_path("/"))
 
