@@ -141,6 +141,31 @@ def check_provider(name: str, provider: Any, report: Report, http: Any) -> None:
         report.ok(f"{where} JWKS {doc['jwks_uri']}: {len(usable)} signing key(s)")
 
 
+def check_firebase(name: str, firebase: Any, report: Report, http: Any) -> None:
+    """The keys Firebase ID tokens are checked with; with an emulator, that it answers."""
+    from ..core.oidc.errors import ProviderUnavailable
+
+    where = f"[auth.{name}]"
+    try:
+        keys, _ = http.get_json_and_max_age(firebase.keys_url, what="Firebase keys")
+    except ProviderUnavailable as exc:
+        report.problem(f"{where} keys_url {firebase.keys_url}: {exc}")
+    else:
+        count = len([v for v in keys.values() if isinstance(v, str)]) if isinstance(keys, dict) else 0
+        if count == 0 and firebase.emulator_host is None:
+            report.problem(f"{where} keys_url {firebase.keys_url}: no keys (expected {{kid: PEM certificate}})")
+        else:
+            report.ok(f"{where} Firebase project {firebase.project_id}: {count} key(s) at {firebase.keys_url}")
+    if firebase.emulator_host is not None:
+        try:
+            http.get_json(f"http://{firebase.emulator_host}/emulator/v1/projects/{firebase.project_id}/config",
+                          what="Firebase Auth Emulator")
+        except ProviderUnavailable as exc:
+            report.problem(f"{where} emulator_host {firebase.emulator_host}: {exc}")
+        else:
+            report.ok(f"{where} emulator_host {firebase.emulator_host}: the Auth Emulator answers")
+
+
 def check_ldap(config: Any, report: Report) -> None:
     from ..core.sources.ldap import LdapSource, LdapUnavailable
 
@@ -177,6 +202,8 @@ def run_checks(config: Any, base_path: str, report: Report,
     check_redirect_uri(config.redirect_uri, base_path, report)
     for name, provider in config.providers.items():
         check_provider(name, provider, report, http)
+    for name, firebase in config.firebase.items():
+        check_firebase(name, firebase, report, http)
     if config.ldap is not None:
         check_ldap(config.ldap, report)
     if config.users_file is not None:

@@ -60,7 +60,7 @@ emulator_host = "{emulator.host}"
 analyst = ["claim:team=analytics"]
 """)
         with run_app(app_dir, generation=generation, tmp_path=tmp) as app:
-            yield app, emulator, fiona["localId"]
+            yield app, emulator, fiona["localId"], app_dir
 
 
 def sign_in(page, app, password: str = PASSWORD):
@@ -72,7 +72,7 @@ def sign_in(page, app, password: str = PASSWORD):
 
 
 def test_the_sdk_signs_in_and_our_session_follows_with_roles_from_custom_claims(context, firebase):
-    app, _, uid = firebase
+    app, _, uid, _ = firebase
     page = context.new_page()
     sign_in(page, app)
     page.get_by_text(f"who=Fiona Firebase provider=firebase id=https://securetoken.google.com/{PROJECT}|{uid} "
@@ -85,7 +85,7 @@ def test_the_sdk_signs_in_and_our_session_follows_with_roles_from_custom_claims(
 
 
 def test_a_wrong_password_shows_the_error_and_starts_no_session(browser, firebase):
-    app, _, _ = firebase
+    app, _, _, _ = firebase
     context = browser.new_context()
     try:
         page = context.new_page()
@@ -97,7 +97,7 @@ def test_a_wrong_password_shows_the_error_and_starts_no_session(browser, firebas
 
 
 def test_signing_out_ends_our_session_and_the_firebase_one(browser, firebase):
-    app, _, _ = firebase
+    app, _, _, _ = firebase
     context = browser.new_context()
     try:
         page = context.new_page()
@@ -115,9 +115,20 @@ def test_signing_out_ends_our_session_and_the_firebase_one(browser, firebase):
 
 
 def test_st_login_opens_the_login_page_with_the_firebase_form(context, firebase):
-    app, _, _ = firebase
+    app, _, _, _ = firebase
     page = context.new_page()
     page.goto(app.url("/"))
     page.get_by_role("button", name="sign in").click()
     page.wait_for_url("**/auth/login**")
     page.locator("section.firebase input[name=email]").wait_for()
+
+
+def test_the_check_command_reaches_the_emulator_and_the_keys(firebase, generation):
+    import subprocess
+
+    _, emulator, _, app_dir = firebase
+    done = subprocess.run([*generation.command, "check", "app.py"], cwd=app_dir, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"[auth.firebase] emulator_host {emulator.host}: the Auth Emulator answers" in done.stdout
+    assert "[auth.firebase] Firebase project demo-test: 0 key(s)" in done.stdout

@@ -32,3 +32,36 @@ def test_redirect_uri_must_match_the_base_path_and_use_https_off_loopback():
     assert problems("http://localhost:8501/oauth2callback", "") == []
     assert "expected '/reports/oauth2callback'" in problems("https://app.example.org/oauth2callback", "/reports/")[0]
     assert "plain http" in problems("http://app.example.org/oauth2callback", "")[0]
+
+
+def test_firebase_keys_and_emulator_problems_are_one_line_each():
+    from stauth_server.cli.check import check_firebase
+    from stauth_server.core.firebase.config import parse_firebase_provider
+    from stauth_server.core.oidc.errors import ProviderUnavailable
+
+    class Http:
+        def __init__(self, keys, emulator_up):
+            self.keys, self.emulator_up = keys, emulator_up
+
+        def get_json_and_max_age(self, url, *, what):
+            if self.keys is None:
+                raise ProviderUnavailable(f"{what}: GET {url} failed: ConnectionError")
+            return self.keys, 3600
+
+        def get_json(self, url, *, what):
+            if not self.emulator_up:
+                raise ProviderUnavailable(f"{what}: GET {url} failed: ConnectionError")
+            return {}
+
+    def run(keys, emulator_up=True, **extra):
+        firebase = parse_firebase_provider("fb", {"provider": "firebase", "project_id": "p", "api_key": "k", **extra},
+                                           "[auth.fb]")
+        report = Report()
+        check_firebase("fb", firebase, report, Http(keys, emulator_up))
+        return report
+
+    assert run({"k1": "-----BEGIN CERTIFICATE-----"}).problems == []
+    assert "keys_url" in run(None).problems[0]
+    assert "no keys" in run({}).problems[0]
+    emulated = run({}, emulator_up=False, emulator_host="127.0.0.1:9099")
+    assert len(emulated.problems) == 1 and "emulator_host 127.0.0.1:9099" in emulated.problems[0]
