@@ -7,7 +7,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import signal
 import subprocess
 import threading
 import time
@@ -20,7 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from .harness import free_port
+from .harness import free_port, stop_group
 
 FIREBASE_DIR = Path(__file__).resolve().parents[1] / "firebase"
 SDK_DIR = FIREBASE_DIR / "node_modules" / "firebase"
@@ -111,10 +110,4 @@ def run_firebase(tmp_path: Path) -> Iterator[RunningEmulator]:
         yield RunningEmulator(port, sdk_url=f"{base}/", keys_url=f"{base}/keys.json")
     finally:
         server.shutdown()
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=5)
+        stop_group(process)

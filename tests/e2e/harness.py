@@ -135,7 +135,7 @@ def run_app(
         _wait_healthy(app, timeout)
         yield app
     finally:
-        _stop(process)
+        stop_group(process)
 
 
 def _wait_healthy(app: RunningApp, timeout: float) -> None:
@@ -152,7 +152,8 @@ def _wait_healthy(app: RunningApp, timeout: float) -> None:
     pytest.fail(f"streamlit-auth was not healthy after {timeout}s:\n{app.log()}")
 
 
-def _stop(process: subprocess.Popen) -> None:
+def stop_group(process: subprocess.Popen) -> None:
+    """SIGTERM the process group ``process`` leads, SIGKILL it after 10 s."""
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)
         try:
