@@ -48,4 +48,5 @@ if [ "$("$ST167/bin/python" -c 'import streamlit; print(streamlit.__version__)' 
   python3 -m venv "$ST167"
   "$ST167/bin/pip" install -q 'streamlit==1.67.0' requests oauthlib cryptography PyJWT argon2-cffi ldap3 redis
 fi
+"$ST167/bin/pip" install -q 'pysaml2>=7.5'   # SAML sign-in (tests/e2e/test_saml.py)
 "$ST167/bin/pip" install -q -e .

@@ -166,6 +166,23 @@ def check_firebase(name: str, firebase: Any, report: Report, http: Any) -> None:
             report.ok(f"{where} emulator_host {firebase.emulator_host}: the Auth Emulator answers")
 
 
+def check_saml(name: str, provider: Any, report: Report, http: Any) -> None:
+    """The IdP metadata (fetched or read) and an AuthnRequest built from it."""
+    from ..core.saml.client import SamlClient
+    from ..core.saml.errors import SamlUnavailable
+    from ..core.saml.login import SamlLoginRequest
+
+    where = f"[auth.{name}]"
+    source = provider.idp_metadata_url or f"idp_metadata_file {provider.idp_metadata_file}"
+    try:
+        url, _ = SamlClient(provider, http).login_redirect(SamlLoginRequest.new_state())
+    except SamlUnavailable as exc:
+        report.problem(f"{where} {source}: {exc}")
+        return
+    report.ok(f"{where} SAML IdP metadata {source}: sign-in at {url.split('?', 1)[0]}; "
+              f"this app's SP metadata at {provider.metadata_url}, ACS {provider.acs_url}")
+
+
 def check_ldap(config: Any, report: Report) -> None:
     from ..core.sources.ldap import LdapSource, LdapUnavailable
 
@@ -204,6 +221,8 @@ def run_checks(config: Any, base_path: str, report: Report,
         check_provider(name, provider, report, http)
     for name, firebase in config.firebase.items():
         check_firebase(name, firebase, report, http)
+    for name, saml in config.saml.items():
+        check_saml(name, saml, report, http)
     if config.ldap is not None:
         check_ldap(config.ldap, report)
     if config.users_file is not None:

@@ -20,6 +20,8 @@ from .durations import parse_duration
 from .errors import ConfigError
 from .options import PROVIDER_SECTION, SECTIONS, check_table, keys_of
 from .firebase.config import FirebaseConfig, is_firebase_table, parse_firebase_provider
+from .saml.config import SamlProviderConfig, parse_saml_provider
+from .saml.support import require_saml_support
 from .login_branding import LoginBranding, resolve_branding
 from .oidc.presets import PRESETS, resolve_preset
 from .oidc.tenants import MULTI_TENANT_VALUES, TenantRule, is_guid
@@ -81,6 +83,8 @@ class ServerConfig:
     providers: Mapping[str, ProviderConfig] = field(default_factory=lambda: MappingProxyType({}))
     #: ``[auth.NAME]`` tables with ``provider = "firebase"`` (core.firebase).
     firebase: Mapping[str, FirebaseConfig] = field(default_factory=lambda: MappingProxyType({}))
+    #: ``[auth.NAME]`` tables with ``protocol = "saml"`` (core.saml).
+    saml: Mapping[str, SamlProviderConfig] = field(default_factory=lambda: MappingProxyType({}))
     store_url: str | None = None
     roles: Mapping[str, tuple[RoleRule, ...]] = field(default_factory=lambda: MappingProxyType({}))
     access: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
@@ -101,7 +105,7 @@ class ServerConfig:
 
     @property
     def sign_in_enabled(self) -> bool:
-        return any((self.providers, self.users_file, self.proxy, self.ldap, self.firebase))
+        return any((self.providers, self.users_file, self.proxy, self.ldap, self.firebase, self.saml))
 
 
 def _routes(auth: Mapping[str, Any], app_dir: Path) -> tuple[Path, ...]:
@@ -278,6 +282,8 @@ def _providers(auth: Mapping[str, Any]) -> dict[str, ProviderConfig]:
             continue  # an unknown [auth] key: check_table warned about it
         if is_firebase_table(table):
             continue  # core.firebase reads it (_firebase_providers)
+        if is_saml_table(table):
+            continue  # core.saml reads it (_saml_providers)
         providers[name] = _provider(name, table, f"[auth.{name}]")
     return providers
 
@@ -292,6 +298,25 @@ def _firebase_providers(auth: Mapping[str, Any]) -> dict[str, FirebaseConfig]:
             check_table(table, PROVIDER_SECTION, f"[auth.{name}]")
             found[name] = parse_firebase_provider(name, table, f"[auth.{name}]")
     return found
+
+
+def is_saml_table(table: Mapping[str, Any]) -> bool:
+    """An ``[auth.NAME]`` table with ``protocol = "saml"``."""
+    return table.get("protocol") == "saml"
+
+
+def _saml_providers(auth: Mapping[str, Any], app_dir: Path) -> dict[str, SamlProviderConfig]:
+    """``[auth.NAME]`` tables with ``protocol = "saml"`` (``[auth] redirect_uri`` required:
+    the SP's URLs are built from it); SAML support is checked at start-up."""
+    tables = {name: table for name, table in auth.items()
+              if name not in TOP_LEVEL_KEYS and name not in SECTION_KEYS and isinstance(table, Mapping)
+              and is_saml_table(table)}
+    if not tables:
+        return {}
+    redirect_uri = _redirect_uri(auth)
+    require_saml_support()
+    return {name: parse_saml_provider(name, table, redirect_uri=redirect_uri, app_dir=app_dir)
+            for name, table in tables.items()}
 
 
 def _expose_tokens(auth: Mapping[str, Any]) -> tuple[str, ...]:
@@ -397,7 +422,8 @@ def parse_server_config(auth: Mapping[str, Any], app_dir: Path, main_script: Pat
     proxy = parse_proxy(auth.get("proxy"))
     ldap = parse_ldap(auth.get("ldap"), app_dir)
     firebase = _firebase_providers(auth)
-    if not providers and users_file is None and proxy is None and ldap is None and not firebase:
+    saml = _saml_providers(auth, app_dir)
+    if not providers and users_file is None and proxy is None and ldap is None and not firebase and not saml:
         return ServerConfig(routes=routes, **rules)
     try:
         default_ttl = parse_duration(auth.get("default_ttl", DEFAULT_TTL), "[auth] default_ttl")
@@ -408,7 +434,7 @@ def parse_server_config(auth: Mapping[str, Any], app_dir: Path, main_script: Pat
     providers = _with_userinfo_policy(providers, _choice(auth, "userinfo", USERINFO_MODES), rules["roles"])
     return ServerConfig(
         routes=routes,
-        redirect_uri=_redirect_uri(auth) if providers else None,
+        redirect_uri=_redirect_uri(auth) if providers or saml else None,
         users_file=users_file,
         proxy=proxy,
         ldap=ldap,
@@ -418,6 +444,7 @@ def parse_server_config(auth: Mapping[str, Any], app_dir: Path, main_script: Pat
         expose_tokens=_expose_tokens(auth),
         providers=MappingProxyType(providers),
         firebase=MappingProxyType(firebase),
+        saml=MappingProxyType(saml),
         store_url=_store_url(auth, app_dir),
         frame_ancestors=_frame_ancestors(auth),
         password_source_chooser=_flag(auth, "password_source_chooser"),

@@ -31,6 +31,9 @@ from .oidc.github import GitHubClient
 from .firebase.config import FirebaseConfig
 from .firebase.keys import FirebaseKeys
 from .firebase.tokens import verify_firebase_token
+from .saml.client import SamlClient
+from .saml.errors import UnsolicitedResponse
+from .saml.login import SamlLoginRequest, relay_state_ok
 from .session_cookie import LOGIN_COOKIE, SESSION_COOKIE, Sealer, chunk_names, cookie_name
 from .sources.ldap import LdapSource, LdapUnavailable
 from .sources.local import UsersFile, UsersFileError, verify
@@ -112,6 +115,8 @@ class SignInService:
         self.firebase: dict[str, tuple[FirebaseConfig, FirebaseKeys]] = {
             name: (firebase, FirebaseKeys(firebase.keys_url)) for name, firebase in config.firebase.items()
         }
+        #: SAML 2.0 identity providers (``protocol = "saml"``), this app as their Service Provider.
+        self.saml: dict[str, SamlClient] = {name: SamlClient(provider) for name, provider in config.saml.items()}
 
     @property
     def providers(self) -> Mapping[str, ProviderConfig]:
@@ -182,6 +187,84 @@ class SignInService:
             audit("sign_in_failed", provider=name, reason=_failure_reason(exc), detail=str(exc))
             raise
         return self._start_session(signin, name, next_path, cookies, browser, secure, path)
+
+    # --- SAML 2.0 -------------------------------------------------------------------------
+
+    def saml_client(self, name: str) -> SamlClient:
+        client = self.saml.get(name)
+        if client is None:
+            raise SignInError(f"unknown SAML provider {name[:64]!r}", "This sign-in option does not exist.")
+        return client
+
+    def begin_saml_login(self, name: str, next_path: str) -> tuple[str, CookieOut]:
+        """The IdP URL carrying our AuthnRequest and the login cookie holding its ID (blocks
+        when the IdP metadata must be fetched: ``saml_client(name).login_redirect_blocks()``)."""
+        client = self.saml_client(name)
+        state = SamlLoginRequest.new_state()
+        url, request_id = client.login_redirect(state)
+        login = SamlLoginRequest.new(name, state, request_id, next_path)
+        return url, CookieOut(login_cookie_name(state), self._logins.seal(login.to_dict()), LOGIN_TTL)
+
+    def complete_saml_login(self, name: str, saml_response: object, relay_state: object, cookies: Mapping[str, str],
+                            browser: str | None, *, secure: bool, path: str) -> CompletedLogin:
+        """Finish a sign-in from the Response posted to the ACS (blocks: ``xmlsec1``).
+
+        The RelayState names this browser's login cookie, which holds the AuthnRequest's
+        ID the Response must answer; each request ID and assertion ID counts once.
+        Without a login in flight the response is IdP-initiated: refused unless the
+        provider has ``allow_idp_initiated``.
+        """
+        client = self.saml_client(name)
+        login = None
+        if relay_state_ok(relay_state):
+            login = SamlLoginRequest.from_dict(
+                self._logins.open(cookies.get(login_cookie_name(str(relay_state))), max_age_seconds=LOGIN_TTL) or {})
+            if login is not None and (login.provider != name
+                                      or not secrets.compare_digest(login.state, str(relay_state))):
+                login = None
+        if login is None and not client.provider.allow_idp_initiated:
+            audit("sign_in_failed", provider=name, reason="state_mismatch")
+            raise UnsolicitedResponse("SAML response without this browser's sign-in in flight")
+        try:
+            signin = client.finish(saml_response if isinstance(saml_response, str) else "",
+                                   str(relay_state) if login is not None else None,
+                                   login.request_id if login is not None else None)
+        except SignInError as exc:
+            audit("sign_in_failed", provider=name, reason=_failure_reason(exc), detail=str(exc))
+            raise
+        lifetime = int(max(LOGIN_TTL, (getattr(signin, "not_on_or_after", None) or 0) - time.time() + 120))
+        keys = (["saml:" + login.request_id] if login is not None else []) + ["saml-assertion:" + signin.assertion_id]
+        if not all([self.store.claim_once(key, lifetime) for key in keys]):
+            audit("sign_in_failed", provider=name, reason="replayed")
+            raise StateMismatch("SAML response replayed", "This sign-in response was already used.")
+        return self._start_session(signin, name, login.next_path if login is not None else "/", cookies, browser,
+                                   secure, path)
+
+    def begin_saml_logout(self, record: Session | None, relay_state: str) -> tuple[str, CookieOut] | None:
+        """SP-initiated Single Logout for a SAML session: the IdP URL carrying our
+        LogoutRequest and a cookie remembering its ID; None when the IdP offers no
+        HTTP-Redirect SLO (or the session is not a SAML one). Blocks (metadata)."""
+        if record is None or record.provider not in self.saml:
+            return None
+        found = self.saml[record.provider].logout_redirect(record.tokens.get("saml_logout"), relay_state)
+        if found is None:
+            return None
+        url, request_id = found
+        pending = {"kind": "saml_logout", "provider": record.provider, "request_id": request_id,
+                   "created": time.time()}
+        return url, CookieOut(login_cookie_name(relay_state), self._logins.seal(pending), LOGIN_TTL)
+
+    def finish_saml_logout(self, name: str, query: str, relay_state: str | None, cookies: Mapping[str, str]) -> bool:
+        """Whether the IdP's LogoutResponse (the SLO URL's query) answers this browser's
+        LogoutRequest with success. Informational: our session ended before. Blocks."""
+        client = self.saml.get(name)
+        if client is None or not relay_state_ok(relay_state):
+            return False
+        pending = self._logins.open(cookies.get(login_cookie_name(str(relay_state))), max_age_seconds=LOGIN_TTL)
+        if not isinstance(pending, dict) or pending.get("kind") != "saml_logout" or pending.get("provider") != name:
+            return False
+        request_id = pending.get("request_id")
+        return isinstance(request_id, str) and client.logout_response_ok(query, request_id)
 
     @property
     def password_sources(self) -> list[str]:

@@ -31,6 +31,7 @@ from ..web.endpoints import Endpoint, serve
 from ..web.endpoints import signin as signin_endpoints
 from ..web.endpoints.delivery import deliver_cookies, redirect_handoff
 from ..web.endpoints.firebase import firebase_session
+from ..web.endpoints import saml as saml_endpoints
 from ..web.endpoints.routes import dispatch_route
 from ..web.exchange import Arguments, CookieHeaders, HttpRequest, HttpResponse
 from ..web.http import MultiMapping, error_response, parse_cookie_header, safe_header
@@ -38,6 +39,7 @@ from ..web.xsrf import tokens_match
 
 LOGGER = logging.getLogger("stauth_server.server")
 _TOKEN = r"(?P<token>[A-Za-z0-9_-]{1,128})"
+_SAML_PROVIDER = r"(?P<provider>[A-Za-z0-9_-]{1,64})"
 #: Largest request body our endpoints read (Tornado's default ``max_body_size``).
 MAX_BODY = 100 * 1024 * 1024
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -65,6 +67,9 @@ class AuthFront:
                 (r"/auth/logout/?", signin_endpoints.logout, frozenset({"GET", "POST"}), True),
                 (r"/auth/userinfo/?", signin_endpoints.userinfo, frozenset({"GET"}), True),
                 (r"/auth/firebase/session/?", firebase_session, frozenset({"POST"}), True),
+                (rf"/auth/saml/{_SAML_PROVIDER}/metadata/?", saml_endpoints.saml_metadata, frozenset({"GET"}), True),
+                (rf"/auth/saml/{_SAML_PROVIDER}/acs/?", saml_endpoints.saml_acs, frozenset({"POST"}), True),
+                (rf"/auth/saml/{_SAML_PROVIDER}/slo/?", saml_endpoints.saml_slo, frozenset({"GET"}), True),
             ]
         self.endpoints = [(re.compile(f"^{base}{pattern}$"), *rest) for pattern, *rest in table]
         self.routes = [(re.compile("^" + base + route.regex.pattern[1:]), self.route_endpoint(route))

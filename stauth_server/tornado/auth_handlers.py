@@ -22,6 +22,7 @@ from ..web.context import WebContext
 from ..web.cookie_outbox import browser_binding
 from ..web.csrf import own_origin
 from ..web.endpoints import firebase as firebase_endpoints
+from ..web.endpoints import saml as saml_endpoints
 from ..web.endpoints import signin
 from ..web.endpoints.signin import safe_next, security_headers
 from ..web.errors import STORE_DOWN
@@ -66,6 +67,29 @@ class FirebaseSessionHandler(AuthHandler):
 
     endpoint = staticmethod(firebase_endpoints.firebase_session)
     post = get = EndpointHandler._serve
+
+
+class SamlMetadataHandler(AuthHandler):
+    """``GET /auth/saml/<provider>/metadata``: ``web.endpoints.saml.saml_metadata``."""
+
+    endpoint = staticmethod(saml_endpoints.saml_metadata)
+    get = post = EndpointHandler._serve
+
+
+class SamlAcsHandler(AuthHandler):
+    """``POST /auth/saml/<provider>/acs``: ``web.endpoints.saml.saml_acs`` (cross-site by
+    nature: ``EndpointHandler`` skips Tornado's XSRF check, the endpoint binds the post to
+    this browser's sign-in through RelayState and the login cookie)."""
+
+    endpoint = staticmethod(saml_endpoints.saml_acs)
+    get = post = EndpointHandler._serve
+
+
+class SamlSloHandler(AuthHandler):
+    """``GET /auth/saml/<provider>/slo``: ``web.endpoints.saml.saml_slo``."""
+
+    endpoint = staticmethod(saml_endpoints.saml_slo)
+    get = post = EndpointHandler._serve
 
 
 class CallbackHandler(AuthHandler):

@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # sign-in (requests, PyJWT, oauthlib) is imported only when c
 
 LOGGER = logging.getLogger("stauth_server.server")
 _TOKEN = r"(?P<token>[A-Za-z0-9_-]{1,128})"
+_SAML_PROVIDER = r"(?P<provider>[A-Za-z0-9_-]{1,64})"
 
 
 def under_base(regex_without_caret: str) -> str:
@@ -44,6 +45,9 @@ def build_handlers(registry: RouteRegistry, service: SignInService | None = None
             (under_base(r"/auth/logout/?$"), auth.LogoutHandler, kwargs),
             (under_base(r"/auth/userinfo/?$"), auth.UserinfoHandler, kwargs),
             (under_base(r"/auth/firebase/session/?$"), auth.FirebaseSessionHandler, kwargs),
+            (under_base(rf"/auth/saml/{_SAML_PROVIDER}/metadata/?$"), auth.SamlMetadataHandler, kwargs),
+            (under_base(rf"/auth/saml/{_SAML_PROVIDER}/acs/?$"), auth.SamlAcsHandler, kwargs),
+            (under_base(rf"/auth/saml/{_SAML_PROVIDER}/slo/?$"), auth.SamlSloHandler, kwargs),
         ]
         if runtime is not None:
             handlers.append((under_base(re.escape(internals.STREAM_PATH) + "/?$"),

@@ -65,3 +65,31 @@ def test_firebase_keys_and_emulator_problems_are_one_line_each():
     assert "no keys" in run({}).problems[0]
     emulated = run({}, emulator_up=False, emulator_host="127.0.0.1:9099")
     assert len(emulated.problems) == 1 and "emulator_host 127.0.0.1:9099" in emulated.problems[0]
+
+
+def test_saml_metadata_is_checked_and_a_broken_one_is_one_problem(tmp_path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "saml"))
+    from crafted_idp import IDP_SSO, CraftedIdp
+
+    from stauth_server.cli.check import check_saml
+    from stauth_server.core.oidc.transport import ProviderHTTP
+    from stauth_server.core.saml.config import parse_saml_provider
+
+    (tmp_path / "idp.xml").write_text(CraftedIdp.create(tmp_path).metadata_xml)
+    (tmp_path / "broken.xml").write_text("<EntityDescriptor/>")
+
+    def run(metadata: str) -> Report:
+        provider = parse_saml_provider("corp", {"protocol": "saml", "idp_metadata_file": metadata},
+                                       redirect_uri="https://app.example.org/oauth2callback", app_dir=tmp_path)
+        report = Report()
+        check_saml("corp", provider, report, ProviderHTTP())
+        return report
+
+    good = run("idp.xml")
+    assert good.problems == [] and f"sign-in at {IDP_SSO}" in good.passed[0]
+    assert "ACS https://app.example.org/auth/saml/corp/acs" in good.passed[0]
+    broken = run("broken.xml")
+    assert len(broken.problems) == 1 and broken.problems[0].startswith("[auth.corp] idp_metadata_file")

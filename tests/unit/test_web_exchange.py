@@ -158,6 +158,7 @@ def test_context_paths():
 class _FakeService:
     providers: dict = {}
     firebase: dict = {}
+    saml: dict = {}
     password_sources = ["local"]
     login_template = None
 

@@ -102,6 +102,7 @@ def _login_page(request: HttpRequest, ctx: WebContext, next_path: str, error: st
                 username: str = "", status: int = 200) -> HttpResponse:
     service = ctx.signin()
     providers = [(name, p.display_name) for name, p in service.providers.items()]
+    providers += [(name, client.provider.display_name) for name, client in service.saml.items()]
     token = form_token(request.cookies, ctx.xsrf_cookie_name, ctx.xsrf_cookie_samesite)
     config = service.config
     page = login_page(ctx.app_path("/auth/login"), providers, next_path, password_sources=service.password_sources,
@@ -136,10 +137,15 @@ async def login(request: HttpRequest, ctx: WebContext) -> HttpResponse:
     next_path = safe_next(request.query.get("next") or _referring_path(request, ctx))
     provider = request.query.get("provider")
     providers = service.providers
-    if provider is None and len(providers) == 1 and not service.password_sources and not service.firebase:
-        provider = next(iter(providers))
+    choices = [*providers, *service.saml]
+    if provider is None and len(choices) == 1 and not service.password_sources and not service.firebase:
+        provider = choices[0]
     if provider is None or provider in service.firebase:  # Firebase signs in on the page itself
         return _login_page(request, ctx, next_path)
+    if provider in service.saml:
+        from . import saml  # (it imports this module)
+
+        return await saml.begin_login(request, ctx, provider, next_path)
     if provider not in providers:
         raise with_retry(SignInError(f"unknown provider {provider[:64]!r}", "This sign-in option does not exist."),
                          ctx.app_path("/auth/login"))
@@ -249,6 +255,12 @@ async def _logout(request: HttpRequest, ctx: WebContext) -> HttpResponse:
         page = HttpResponse.html(firebase_sign_out_page([firebase], ctx.app_path("/")))
         page.headers[:0] = headers  # the cookies cleared
         return page
+    if resolved.record is not None and resolved.record.provider in service.saml:
+        from . import saml  # (it imports this module)
+
+        single_logout = await saml.single_logout(request, ctx, resolved.record, headers)
+        if single_logout is not None:
+            return single_logout
     target = await sign_in_work(service.logout_url, resolved.record, str(service.config.redirect_uri))
     return HttpResponse(302, headers).set_header("Location", target or ctx.app_path("/"))
 
