@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from stauth_server.core.sources.local import UsersFile, render
-from tests.e2e.harness import GENERATIONS, Generation, RunningApp, _stop, _wait_healthy, free_port, run_app
+from tests.e2e.harness import GENERATIONS, Generation, RunningApp, _wait_healthy, free_port, run_app, stop_group
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_SECRET = "demo-only-cookie-secret-do-not-use-in-production-0"
@@ -79,7 +79,7 @@ def readme_command(tmp_path: Path) -> Iterator[RunningApp]:
         _wait_healthy(app, 45)
         yield app
     finally:
-        _stop(process)
+        stop_group(process)
 
 
 # --- the demo ------------------------------------------------------------------------
