@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import datetime
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import click
 
-from ..core.api_tokens import issue
+from ..core.api_tokens import ApiToken, issue
 from ..core.durations import parse_duration
+from ..core.sources.local import LocalAccount, UsersFile, UsersFileError
 from .users import _load
+
+T = TypeVar("T")
 
 DEFAULT_LIFETIME = "90d"
 
@@ -26,17 +32,20 @@ def tokens() -> None:
               help='lifetime such as "30d", "12h", "1w", or "never"')
 def create(file: str, username: str, name: str | None, expires: str) -> None:
     """Create a token for USERNAME in FILE; it is printed once and only its hash is kept."""
-    store, accounts = _load(file)
-    if username not in accounts:
-        raise click.ClickException(f"no user {username} in {file}")
-    if accounts[username].disabled:
-        raise click.ClickException(f"{username} is disabled")
+    store, _ = _load(file)
     lifetime = _lifetime(expires)
-    existing = store.api_tokens()
-    if name is not None and any(t.user == username and t.name == name for t in existing.values()):
-        raise click.ClickException(f"{username} already has a token named {name!r}")
     token, record = issue(username, name, lifetime)
-    store.save(accounts.values(), [*existing.values(), record])
+
+    def add(accounts: dict[str, LocalAccount], existing: dict[str, ApiToken]) -> None:
+        if username not in accounts:
+            raise click.ClickException(f"no user {username} in {file}")
+        if accounts[username].disabled:
+            raise click.ClickException(f"{username} is disabled")
+        if name is not None and any(t.user == username and t.name == name for t in existing.values()):
+            raise click.ClickException(f"{username} already has a token named {name!r}")
+        existing[record.id] = record
+
+    _update(store, add)
     click.echo(token)
     click.echo(f"created token {record.id} ({record.name!r}) for {username}, expires {_when(record.expires)}; "
                "it is shown only now", err=True)
@@ -61,14 +70,26 @@ def list_tokens(file: str, username: str | None) -> None:
 @click.argument("token")
 def revoke(file: str, username: str, token: str) -> None:
     """Revoke USERNAME's TOKEN, given by its id or its name."""
-    store, accounts = _load(file)
-    existing = store.api_tokens()
-    matches = [t for t in existing.values() if t.user == username and token in (t.id, t.name)]
-    if not matches:
-        raise click.ClickException(f"{username} has no token with id or name {token!r}")
-    gone = {t.id for t in matches}
-    store.save(accounts.values(), [t for t in existing.values() if t.id not in gone])
+    store, _ = _load(file)
+
+    def remove(_accounts: dict[str, LocalAccount], existing: dict[str, ApiToken]) -> set[str]:
+        matches = {t.id for t in existing.values() if t.user == username and token in (t.id, t.name)}
+        if not matches:
+            raise click.ClickException(f"{username} has no token with id or name {token!r}")
+        for token_id in matches:
+            del existing[token_id]
+        return matches
+
+    gone = _update(store, remove)
     click.echo(f"revoked {', '.join(sorted(gone))} of {username}")
+
+
+def _update(store: UsersFile, change: Callable[[dict[str, LocalAccount], dict[str, ApiToken]], T]) -> T:
+    """``change`` applied under the users file's lock (see ``UsersFile.update``)."""
+    try:
+        return store.update_with_tokens(change)
+    except UsersFileError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _lifetime(expires: str) -> int | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import getpass
 import sys
 import tomllib
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +14,13 @@ import click
 
 from ..core.audit import audit, install_file, parse_audit
 from ..core.errors import ConfigError
+from ..core.accounts.passwords import LOWEST_MIN_LENGTH, check_new_password
+from ..core.accounts.second_factor import without_second_factor
 from ..core.identity import user_id
 from ..core.sources.local import LocalAccount, UsersFile, UsersFileError, hash_password, valid_username
 
-MIN_PASSWORD = 8
+#: An administrator may set a password shorter than the app's ``min_password_length``, not than this.
+MIN_PASSWORD = LOWEST_MIN_LENGTH
 
 
 def _load(path: str, *, must_exist: bool = True) -> tuple[UsersFile, dict[str, LocalAccount]]:
@@ -26,6 +31,23 @@ def _load(path: str, *, must_exist: bool = True) -> tuple[UsersFile, dict[str, L
         return users, {}
     try:
         return users, users.accounts()
+    except UsersFileError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _change(path: str, username: str, edit: Callable[[LocalAccount], LocalAccount]) -> LocalAccount:
+    """Replace USERNAME's account with ``edit(account)`` under the users file's lock; the old account."""
+    store, _ = _load(path)
+
+    def change(accounts: dict[str, LocalAccount]) -> LocalAccount:
+        if username not in accounts:
+            raise click.ClickException(f"no user {username} in {path}")
+        old = accounts[username]
+        accounts[username] = edit(old)
+        return old
+
+    try:
+        return store.update(change)
     except UsersFileError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -54,13 +76,14 @@ def _audit(event: str, file: str, username: str, **fields: Any) -> None:
           actor=actor, **fields)
 
 
-def _password(from_stdin: bool) -> str:
+def _password(from_stdin: bool, username: str, email: str | None = None) -> str:
     if from_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    if len(password) < MIN_PASSWORD:
-        raise click.ClickException(f"passwords need at least {MIN_PASSWORD} characters")
+    reason = check_new_password(password, min_length=MIN_PASSWORD, username=username, email=email)
+    if reason is not None:
+        raise click.ClickException(reason)
     return password
 
 
@@ -85,8 +108,18 @@ def add(file: str, username: str, email: str | None, name: str | None, roles: tu
         raise click.ClickException("usernames use letters, digits and . _ - @ +")
     if username in accounts:
         raise click.ClickException(f"{username} already exists in {file} (use: users passwd)")
-    accounts[username] = LocalAccount(username, hash_password(_password(password_stdin)), email, name, tuple(roles))
-    store.save(accounts.values())
+    account = LocalAccount(username, hash_password(_password(password_stdin, username, email)), email, name,
+                           tuple(roles))
+
+    def change(current: dict[str, LocalAccount]) -> None:
+        if username in current:  # added by someone else while the password was typed
+            raise click.ClickException(f"{username} already exists in {file} (use: users passwd)")
+        current[username] = account
+
+    try:
+        store.update(change)
+    except UsersFileError as exc:
+        raise click.ClickException(str(exc)) from None
     _audit("user_added", file, username, email=email, roles=roles)
     click.echo(f"added {username} to {file}")
 
@@ -96,15 +129,13 @@ def add(file: str, username: str, email: str | None, name: str | None, roles: tu
 @click.argument("username")
 @click.option("--password-stdin", is_flag=True, help="read the password from standard input")
 def passwd(file: str, username: str, password_stdin: bool) -> None:
-    """Set a new password for USERNAME."""
+    """Set a new password for USERNAME (pending reset and invitation links stop working)."""
     _open_audit_file()
-    store, accounts = _load(file)
+    _, accounts = _load(file)
     if username not in accounts:
         raise click.ClickException(f"no user {username} in {file}")
-    old = accounts[username]
-    accounts[username] = LocalAccount(old.username, hash_password(_password(password_stdin)), old.email, old.name,
-                                      old.roles, old.disabled)
-    store.save(accounts.values())
+    password_hash = hash_password(_password(password_stdin, username, accounts[username].email))
+    _change(file, username, lambda old: replace(old, password_hash=password_hash, one_time_tokens=()))
     _audit("password_changed", file, username)
     click.echo(f"password of {username} changed")
 
@@ -115,12 +146,7 @@ def passwd(file: str, username: str, password_stdin: bool) -> None:
 def disable(file: str, username: str) -> None:
     """Disable USERNAME (they can no longer sign in)."""
     _open_audit_file()
-    store, accounts = _load(file)
-    if username not in accounts:
-        raise click.ClickException(f"no user {username} in {file}")
-    old = accounts[username]
-    accounts[username] = LocalAccount(old.username, old.password_hash, old.email, old.name, old.roles, True)
-    store.save(accounts.values())
+    _change(file, username, lambda old: replace(old, disabled=True))
     _audit("user_disabled", file, username)
     click.echo(f"{username} disabled")
 
@@ -132,21 +158,65 @@ def disable(file: str, username: str) -> None:
 def set_roles(file: str, username: str, roles: tuple[str, ...]) -> None:
     """Set the roles of USERNAME (replacing the ones it had)."""
     _open_audit_file()
-    store, accounts = _load(file)
-    if username not in accounts:
-        raise click.ClickException(f"no user {username} in {file}")
-    old = accounts[username]
-    accounts[username] = LocalAccount(old.username, old.password_hash, old.email, old.name, tuple(roles), old.disabled)
-    store.save(accounts.values())
+    old = _change(file, username, lambda old: replace(old, roles=tuple(roles)))
     _audit("roles_changed", file, username, roles=roles, previous_roles=old.roles)
     click.echo(f"roles of {username}: {', '.join(roles) or '-'}")
+
+
+@users.command("reset-2fa")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("username")
+def reset_second_factor(file: str, username: str) -> None:
+    """Remove USERNAME's second factor (TOTP secret and recovery codes), e.g. after a lost phone.
+
+    Passkeys stay (see: users passkeys remove). If the app requires a second factor, the user
+    enrols a new one at their next sign-in.
+    """
+    _open_audit_file()
+    old = _change(file, username, without_second_factor)
+    if not old.has_second_factor and not old.recovery_codes:
+        click.echo(f"{username} had no second factor")
+        return
+    _audit("second_factor_reset", file, username)
+    click.echo(f"second factor of {username} removed")
+
+
+@users.group("passkeys")
+def passkeys() -> None:
+    """The passkeys of local accounts."""
+
+
+@passkeys.command("remove")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("username")
+@click.argument("name", required=False)
+@click.option("--all", "remove_all", is_flag=True, help="remove every passkey of USERNAME")
+def remove_passkeys(file: str, username: str, name: str | None, remove_all: bool) -> None:
+    """Remove USERNAME's passkey called NAME (or all of them, with --all)."""
+    if (name is None) == (not remove_all):
+        raise click.UsageError("give either a passkey NAME or --all")
+    _open_audit_file()
+
+    def edit(old: LocalAccount) -> LocalAccount:
+        kept = () if remove_all else tuple(p for p in old.passkeys if p.name != name)
+        if len(kept) == len(old.passkeys):
+            raise click.ClickException(f"{username} has no passkey named {name!r}" if name is not None
+                                       else f"{username} has no passkeys")
+        return replace(old, passkeys=kept)
+
+    old = _change(file, username, edit)
+    removed = [p for p in old.passkeys if remove_all or p.name == name]
+    _audit("passkeys_removed", file, username, names=[p.name for p in removed])
+    click.echo(f"removed {len(removed)} passkey{'s' if len(removed) != 1 else ''} of {username}")
 
 
 @users.command("list")
 @click.argument("file", type=click.Path(dir_okay=False))
 def list_users(file: str) -> None:
-    """List the accounts of FILE (never their hashes)."""
+    """List the accounts of FILE (never their hashes): name, e-mail, roles, state, second factor, passkeys."""
     _, accounts = _load(file)
     for account in sorted(accounts.values(), key=lambda a: a.username):
         state = "disabled" if account.disabled else "active"
-        click.echo(f"{account.username}\t{account.email or '-'}\t{','.join(account.roles) or '-'}\t{state}")
+        second = "totp" if account.has_second_factor else "-"
+        click.echo(f"{account.username}\t{account.email or '-'}\t{','.join(account.roles) or '-'}\t{state}\t"
+                   f"2fa:{second}\tpasskeys:{len(account.passkeys)}")

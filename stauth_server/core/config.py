@@ -26,6 +26,7 @@ from .login_branding import LoginBranding, resolve_branding
 from .oidc.presets import PRESETS, resolve_preset
 from .oidc.tenants import MULTI_TENANT_VALUES, TenantRule, is_guid
 from .oidc.userinfo_policy import USERINFO_MODES, UserinfoPolicy
+from .accounts.mail import SmtpConfig, parse_smtp
 from .sources.ldap import LdapConfig, parse_ldap
 from .sources.proxy import ProxyConfig, parse_proxy
 from .roles import DEFAULT_GROUP_CLAIMS, GROUP_CLAIM_PRESETS, RoleRule, group_claims, parse_roles
@@ -90,8 +91,14 @@ class ServerConfig:
     access: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
     require_login: bool = False
     users_file: Path | None = None
+    #: ``[auth.local] min_password_length``: the shortest new password accepted (core.accounts.passwords).
+    min_password_length: int = 12
+    #: ``[auth.local] require_second_factor``: true (everyone), false, or the roles that need one.
+    require_second_factor: bool | tuple[str, ...] = False
     proxy: ProxyConfig | None = None
     ldap: LdapConfig | None = None
+    #: ``[auth.smtp]``: how invitation and password-reset links are e-mailed (None: to the log).
+    smtp: SmtpConfig | None = None
     login_template: Path | None = None
     on_login: tuple[Path, str] | None = None
     #: Who may frame our sign-in pages (CSP ``frame-ancestors``); ``'self'`` by default.
@@ -379,6 +386,22 @@ def _users_file(auth: Mapping[str, Any], app_dir: Path) -> Path | None:
     return path
 
 
+def _local_policy(auth: Mapping[str, Any]) -> dict[str, Any]:
+    """``[auth.local] min_password_length`` and ``require_second_factor``."""
+    local = auth.get("local")
+    local = local if isinstance(local, Mapping) else {}
+    length = local.get("min_password_length", 12)
+    if type(length) is not int or not 8 <= length <= 1024:
+        raise ConfigError(f"[auth.local] min_password_length: expected a whole number from 8 to 1024, got {length!r}")
+    required = local.get("require_second_factor", False)
+    if isinstance(required, list) and all(isinstance(r, str) and r for r in required):
+        required = tuple(required)
+    elif not isinstance(required, bool):
+        raise ConfigError("[auth.local] require_second_factor: expected true, false or a list of role names "
+                          f"like [\"admin\"], got {required!r}")
+    return {"min_password_length": length, "require_second_factor": required}
+
+
 def _login_template(auth: Mapping[str, Any], app_dir: Path) -> Path | None:
     raw = auth.get("login_template")
     if raw is None:
@@ -406,7 +429,7 @@ def parse_server_config(auth: Mapping[str, Any], app_dir: Path, main_script: Pat
     gives the login page its default title and logo (``core.login_branding``)."""
     check_table({k: v for k, v in auth.items() if not isinstance(v, Mapping) or k in TOP_LEVEL_KEYS}, "auth",
                 also_known=SECTION_KEYS)
-    for section in ("auth.local", "auth.store", "auth.proxy", "auth.ldap", "auth.audit"):
+    for section in ("auth.local", "auth.store", "auth.proxy", "auth.ldap", "auth.smtp", "auth.audit"):
         table = auth.get(section.split(".", 1)[1])
         if isinstance(table, Mapping):
             check_table(table, section)
@@ -421,6 +444,7 @@ def parse_server_config(auth: Mapping[str, Any], app_dir: Path, main_script: Pat
     users_file = _users_file(auth, app_dir)
     proxy = parse_proxy(auth.get("proxy"))
     ldap = parse_ldap(auth.get("ldap"), app_dir)
+    smtp = parse_smtp(auth.get("smtp"))
     firebase = _firebase_providers(auth)
     saml = _saml_providers(auth, app_dir)
     if not providers and users_file is None and proxy is None and ldap is None and not firebase and not saml:
@@ -436,8 +460,10 @@ def parse_server_config(auth: Mapping[str, Any], app_dir: Path, main_script: Pat
         routes=routes,
         redirect_uri=_redirect_uri(auth) if providers or saml else None,
         users_file=users_file,
+        **_local_policy(auth),
         proxy=proxy,
         ldap=ldap,
+        smtp=smtp,
         cookie_secrets=_secrets(auth),
         default_ttl=default_ttl,
         idle_timeout=idle_timeout,

@@ -49,6 +49,7 @@ BOOL = Kind("true or false", lambda v: isinstance(v, bool))
 POSITIVE_INT = Kind("a positive integer", lambda v: type(v) is int and v > 0)
 STRINGS = Kind("list of strings", _is_str_list)
 STRING_OR_STRINGS = Kind("string or list of strings", lambda v: _is_str(v) or _is_str_list(v))
+BOOL_OR_STRINGS = Kind("true, false or list of strings", lambda v: isinstance(v, bool) or _is_str_list(v))
 TABLE = Kind("table", lambda v: isinstance(v, Mapping))
 
 
@@ -141,6 +142,8 @@ def _options() -> tuple[Option, ...]:
         o(provider, "allow_idp_initiated", BOOL, "false", "saml: accept responses to no request of ours (IdP-initiated)"),
         # --- sections ----------------------------------------------------------------------------
         o("auth.local", "users_file", PATH, "-", "local accounts (`streamlit-auth users add FILE NAME`)"),
+        o("auth.local", "min_password_length", POSITIVE_INT, "`12`", "the shortest new password accepted (8 or more)"),
+        o("auth.local", "require_second_factor", BOOL_OR_STRINGS, "`false`", "`true`: every local account needs a second factor; `[\"admin\"]`: accounts with these roles"),
         o("auth.store", "url", STRING, "`sqlite://` `.streamlit/stauth-sessions.db`", "where sessions live: `sqlite:///path`, `memory://`, `redis://...`"),
         o("auth.proxy", "trusted_proxies", STRINGS, "required", "addresses or CIDRs whose identity headers count"),
         o("auth.proxy", "user_header", STRING, '`"X-Forwarded-User"`', "the user's id"),
@@ -162,6 +165,12 @@ def _options() -> tuple[Option, ...]:
         o("auth.ldap", "start_tls", BOOL, "`false`", "upgrade `ldap://` with StartTLS"),
         o("auth.ldap", "ca_file", PATH, "system CAs", "PEM file of CA certificates (ldaps:// or StartTLS)"),
         o("auth.ldap", "timeout_seconds", POSITIVE_INT, "`5`", "connect and operation timeout"),
+        o("auth.smtp", "host", STRING, "required", "the SMTP server that sends invitations and password-reset links"),
+        o("auth.smtp", "port", POSITIVE_INT, "`587`", "its port"),
+        o("auth.smtp", "starttls", BOOL, "`true`", "upgrade with STARTTLS (verified certificate); `false` only without a password or on loopback"),
+        o("auth.smtp", "username", STRING, "none", "log in with this name (with `password`)"),
+        o("auth.smtp", "password", STRING, "none", "and this password (never logged)"),
+        o("auth.smtp", "sender", STRING, "required", "the `From` address, e.g. `\"app@example.org\"`"),
         o("auth.audit", "file", PATH, "none", "also write audit events to this JSON-lines file (rotated)"),
         o("auth.audit", "max_bytes", POSITIVE_INT, "`10485760`", "rotate the audit file at this size"),
         o("auth.audit", "backups", POSITIVE_INT, "`5`", "rotated audit files kept"),
@@ -213,7 +222,8 @@ def check_table(table: Mapping[str, Any], section: str, where: str | None = None
                 warn_unknown(key, where, known)
             continue
         if value is not None and not spec.kind.accepts(value):
-            raise ConfigError(f"{where} {key}: expected {_article(spec.kind.name)}, got {value!r}")
+            shown = "a value that is not shown" if key.endswith(("password", "secret")) else repr(value)
+            raise ConfigError(f"{where} {key}: expected {_article(spec.kind.name)}, got {shown}")
 
 
 def _article(kind: str) -> str:

@@ -12,6 +12,7 @@ import pytest
 from stauth_server.core import options
 from stauth_server.core.config import PROVIDER_KEYS, SECTION_KEYS, TOP_LEVEL_KEYS, parse_server_config
 from stauth_server.core.errors import ConfigError
+from stauth_server.core.accounts.mail import SmtpConfig
 from stauth_server.core.sources.ldap import LdapConfig
 from stauth_server.core.sources.proxy import ProxyConfig
 
@@ -35,8 +36,9 @@ def test_the_readme_tables_are_the_declaration():
 def test_the_parsers_key_sets_come_from_the_declaration():
     assert TOP_LEVEL_KEYS == set(options.keys_of("auth"))
     assert PROVIDER_KEYS == set(options.keys_of(options.PROVIDER_SECTION))
-    assert SECTION_KEYS == {"roles", "access", "local", "ldap", "proxy", "store", "audit"}
+    assert SECTION_KEYS == {"roles", "access", "local", "ldap", "smtp", "proxy", "store", "audit"}
     assert options.keys_of("auth.ldap") == set(LdapConfig.__dataclass_fields__)
+    assert options.keys_of("auth.smtp") == set(SmtpConfig.__dataclass_fields__)
     header_fields = {f for f in ProxyConfig.__dataclass_fields__ if f != "trusted"}
     assert options.keys_of("auth.proxy") == header_fields | {"trusted_proxies"}
 

@@ -179,8 +179,8 @@ def test_list_shows_every_account_and_no_hash(runner, path):
     result = run(runner, "list", str(path))
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
-        "alice\talice@example.org\tadmin,ops\tactive",
-        "bob\t-\t-\tdisabled",
+        "alice\talice@example.org\tadmin,ops\tactive\t2fa:-\tpasskeys:0",
+        "bob\t-\t-\tdisabled\t2fa:-\tpasskeys:0",
     ]
     assert "argon2" not in result.output and "$" not in result.output
 
