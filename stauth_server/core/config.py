@@ -399,6 +399,11 @@ def _local_policy(auth: Mapping[str, Any]) -> dict[str, Any]:
     elif not isinstance(required, bool):
         raise ConfigError("[auth.local] require_second_factor: expected true, false or a list of role names "
                           f"like [\"admin\"], got {required!r}")
+    if required:
+        # Accepting it while sign-in does not yet ask for the second factor would promise
+        # a protection that is not there: refused until the sign-in step ships (issue 11).
+        raise ConfigError("[auth.local] require_second_factor: not available yet in this version (the sign-in "
+                          "step that asks for the code is not built); remove the key or set it to false")
     return {"min_password_length": length, "require_second_factor": required}
 
 

@@ -143,7 +143,7 @@ def _options() -> tuple[Option, ...]:
         # --- sections ----------------------------------------------------------------------------
         o("auth.local", "users_file", PATH, "-", "local accounts (`streamlit-auth users add FILE NAME`)"),
         o("auth.local", "min_password_length", POSITIVE_INT, "`12`", "the shortest new password accepted (8 or more)"),
-        o("auth.local", "require_second_factor", BOOL_OR_STRINGS, "`false`", "`true`: every local account needs a second factor; `[\"admin\"]`: accounts with these roles"),
+        o("auth.local", "require_second_factor", BOOL_OR_STRINGS, "`false`", "not available yet (start-up refuses anything but `false`); will be: `true` for every local account, `[\"admin\"]` for accounts with these roles"),
         o("auth.store", "url", STRING, "`sqlite://` `.streamlit/stauth-sessions.db`", "where sessions live: `sqlite:///path`, `memory://`, `redis://...`"),
         o("auth.proxy", "trusted_proxies", STRINGS, "required", "addresses or CIDRs whose identity headers count"),
         o("auth.proxy", "user_header", STRING, '`"X-Forwarded-User"`', "the user's id"),
