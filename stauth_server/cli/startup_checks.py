@@ -17,7 +17,6 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 
-import ipaddress
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -25,6 +24,7 @@ from typing import Any
 
 from ..streamlit import internals
 from ..core.errors import ConfigError
+from ..core.addresses import is_loopback
 
 #: Cookie secrets our examples and docs publish -> where: they let anyone forge a session.
 DEMO_COOKIE_SECRETS: Mapping[str, str] = MappingProxyType({
@@ -47,24 +47,6 @@ WITHOUT_US = "without streamlit-auth's sign-in, identity or endpoints"
 
 class StartupRefused(ConfigError):
     """Starting would be unsafe or unsupported; the message says what to change."""
-
-
-def is_loopback(address: str | None) -> bool:
-    """Whether ``server.address`` listens on this computer only (127.0.0.0/8, ::1, localhost).
-
-    Unset means every interface; a host name other than localhost, or a unix socket
-    (there for a proxy in front), counts as reachable from elsewhere.
-    """
-    host = (address or "").strip().removeprefix("[").removesuffix("]")
-    if host.lower().rstrip(".") == "localhost":
-        return True
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_loopback
 
 
 def demo_secrets_in(auth: Mapping[str, Any]) -> list[str]:

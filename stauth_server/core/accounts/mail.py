@@ -12,7 +12,6 @@ It raises ``MailError`` with a message that never holds the password.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import smtplib
 import ssl
@@ -25,6 +24,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any, Protocol
 
+from ..addresses import is_loopback
 from ..errors import ConfigError
 from .links import INVITE, LINK_LIFETIMES, RESET
 
@@ -101,18 +101,8 @@ def _text(table: Mapping[str, Any], key: str, *, required: bool = False) -> str 
     return value
 
 
-def is_loopback_host(host: str | None) -> bool:
-    """Whether ``host`` is this computer only (localhost, 127.0.0.0/8, ::1); unset means every interface."""
-    name = (host or "").strip().removeprefix("[").removesuffix("]")
-    if name.lower().rstrip(".") == "localhost":
-        return True
-    try:
-        ip = ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_loopback
+#: Kept under this name for the mail module's callers (``core.addresses.is_loopback``).
+is_loopback_host = is_loopback
 
 
 def needs_startup_warning(smtp: SmtpConfig | None, server_address: str | None) -> bool:

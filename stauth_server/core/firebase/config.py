@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..addresses import is_loopback
 from ..errors import ConfigError
 
 #: The Firebase JS SDK release the login page loads (ES modules ``firebase-app.js`` and
@@ -111,12 +111,7 @@ def _emulator_host(value: object, where: str) -> str | None:
         raise ConfigError(f"{key}: expected host:port of the Firebase Auth Emulator on loopback, "
                           f"such as \"127.0.0.1:9099\", got {value!r}")
     host, _, port = value.rpartition(":")
-    host = host.strip("[]")
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback or not port.isdigit() or not 0 < int(port) < 65536:
+    if not is_loopback(host) or not port.isdigit() or not 0 < int(port) < 65536:
         raise ConfigError(f"{key}: the emulator issues unsigned tokens, so only a loopback host:port is "
                           f"accepted (such as \"127.0.0.1:9099\"), got {value!r}")
     return value

@@ -29,7 +29,7 @@ from ..errors import error_page_response, with_retry
 from ..exchange import HttpRequest, HttpResponse
 from ..saml_page import REPOST_FIELD, saml_repost_page
 from . import default_headers
-from .signin import _auth_headers, _finish_login, browser, cookie_header
+from .signin import _auth_headers, _finish_login, browser, cookie_header, to_provider
 
 LOGGER = logging.getLogger("stauth_server.auth")
 #: The largest ACS form accepted: the largest ``SAMLResponse`` and room for RelayState.
@@ -64,17 +64,8 @@ async def begin_login(request: HttpRequest, ctx: WebContext, name: str, next_pat
     """``/auth/login?provider=<saml provider>``: to the IdP with our AuthnRequest, the login
     cookie (its ID) set."""
     service = ctx.signin()
-    try:
-        if service.saml_client(name).login_redirect_blocks():
-            url, cookie = await sign_in_work(service.begin_saml_login, name, next_path)
-        else:  # metadata in memory: CPU only
-            url, cookie = service.begin_saml_login(name, next_path)
-    except SignInError as exc:
-        raise with_retry(exc, request.uri) from None
-    response = HttpResponse.redirect(url)
-    for stale in service.stale_login_cookies(request.cookies):
-        response.add_header(*cookie_header(request, ctx, CookieOut(stale, None)))
-    return response.add_header(*cookie_header(request, ctx, cookie))
+    return await to_provider(request, ctx, service.begin_saml_login,
+                             service.saml_client(name).login_redirect_blocks(), name, next_path)
 
 
 def _one(request: HttpRequest, name: str) -> str | None:

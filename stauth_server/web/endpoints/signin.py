@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from ...core.audit import audit, in_request, request_scope, scope_for
@@ -149,15 +150,21 @@ async def login(request: HttpRequest, ctx: WebContext) -> HttpResponse:
     if provider not in providers:
         raise with_retry(SignInError(f"unknown provider {provider[:64]!r}", "This sign-in option does not exist."),
                          ctx.app_path("/auth/login"))
+    return await to_provider(request, ctx, service.begin_login, service.begin_login_blocks(provider),
+                             provider, next_path)
+
+
+async def to_provider(request: HttpRequest, ctx: WebContext, begin: Callable[[str, str], tuple[str, CookieOut]],
+                      blocks: bool, provider: str, next_path: str) -> HttpResponse:
+    """Start a sign-in at a provider (OIDC or SAML): ``begin`` builds its URL and the login
+    cookie, on a thread when it ``blocks`` (metadata to fetch), else at once (microseconds of
+    CPU, cheaper than a trip to a thread); the oldest login cookies past the limit go."""
     try:
-        if service.begin_login_blocks(provider):
-            url, cookie = await sign_in_work(service.begin_login, provider, next_path)
-        else:  # discovery in memory: microseconds of CPU, cheaper than a trip to a thread
-            url, cookie = service.begin_login(provider, next_path)
+        url, cookie = await sign_in_work(begin, provider, next_path) if blocks else begin(provider, next_path)
     except SignInError as exc:
         raise with_retry(exc, request.uri) from None
     response = HttpResponse.redirect(url)
-    for stale in service.stale_login_cookies(request.cookies):
+    for stale in ctx.signin().stale_login_cookies(request.cookies):
         response.add_header(*cookie_header(request, ctx, CookieOut(stale, None)))
     return response.add_header(*cookie_header(request, ctx, cookie))
 
