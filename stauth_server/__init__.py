@@ -27,7 +27,7 @@ from .web.middleware import Redirect, middleware
 
 # The script API needs Streamlit: imported on first use, so that importing the core
 # (stauth_server.core.*) never imports Streamlit.
-_SCRIPT_API = ("avatar", "cookies", "login", "logout", "redirect", "require", "user")
+_SCRIPT_API = ("account_url", "avatar", "cookies", "login", "logout", "redirect", "require", "user")
 
 
 def __getattr__(name: str):
@@ -59,6 +59,7 @@ __all__ = [
     "Response",
     "RouteError",
     "User",
+    "account_url",
     "avatar",
     "cookies",
     "login",

@@ -7,6 +7,7 @@ server layer runs these methods off the event loop.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -28,6 +29,7 @@ from .identity import User, user_id
 from .oidc.client import LoginRequest, OIDCClient, SignIn
 from .oidc.errors import ProviderUnavailable, SignInError, StateMismatch, TokenRejected
 from .oidc.github import GitHubClient
+from .accounts.passwords import check_new_password
 from .firebase.config import FirebaseConfig
 from .firebase.keys import FirebaseKeys
 from .firebase.tokens import verify_firebase_token
@@ -36,7 +38,7 @@ from .saml.errors import UnsolicitedResponse
 from .saml.login import SamlLoginRequest, relay_state_ok
 from .session_cookie import LOGIN_COOKIE, SESSION_COOKIE, Sealer, chunk_names, cookie_name
 from .sources.ldap import LdapSource, LdapUnavailable
-from .sources.local import UsersFile, UsersFileError, verify
+from .sources.local import LocalAccount, UsersFile, UsersFileError, hash_password, verify
 from .throttle import Throttle
 
 __all__ = ["CompletedLogin", "CookieOut", "ResolvedSession", "SignInService", "TOUCH_INTERVAL", "login_cookie_name"]
@@ -66,6 +68,12 @@ class TooManyAttempts(SignInError):
     """Password attempts are being throttled."""
 
     status = 429
+
+
+class WrongPassword(SignInError):
+    """The current password given to change it is wrong."""
+
+    status = 401
 
 
 class SourceUnavailable(SignInError):
@@ -312,6 +320,48 @@ class SignInService:
         reason, known = self._refusal(checked[0], username)
         audit("sign_in_failed", user_id=known, provider=label, reason=reason, username=username)
         raise SignInError(f"{label} sign-in refused for {username[:64]!r}", "Wrong username or password.")
+
+    def change_password(self, username: str, current: str, new: str, client_ip: str | None,
+                        cookies: Mapping[str, str], browser: str | None, *, secure: bool, path: str) -> CompletedLogin:
+        """A local user changes their own password (blocks: argon2id). The current password
+        is required (throttled like a sign-in); the new one must pass the password policy.
+        Every session of the account ends with the old password; this browser gets a new one.
+        ``SignInError`` (status 400/401/429) says why not."""
+        if self.users is None:
+            raise SignInError("local accounts are not configured", "Your account is not managed here.")
+        keys = [f"user:{username.lower()}", f"ip:{client_ip}"]
+        wait = self.throttle.attempt(keys)
+        if wait > 0:
+            audit("throttled", provider="local", username=username, retry_after=int(wait) + 1)
+            raise TooManyAttempts(f"throttled {keys}", f"Too many attempts. Try again in {int(wait) + 1} seconds.")
+        try:
+            account = verify(self.users, username, current)
+        except UsersFileError as exc:
+            raise SourceUnavailable(str(exc), "Your account cannot be changed right now. Try again later.") from None
+        if account is None:
+            audit("password_change_failed", user_id=user_id("local", username), reason="bad_password")
+            raise WrongPassword(f"password change for {username[:64]!r}: wrong current password",
+                                "The current password is wrong.")
+        self.throttle.success(keys)
+        reason = check_new_password(new, min_length=self.config.min_password_length, username=account.username,
+                                    email=account.email)
+        if reason is not None or new == current:
+            raise SignInError("new password refused", reason or "Choose a password other than the current one.")
+        new_hash = hash_password(new)
+
+        def replace(accounts: dict[str, LocalAccount]) -> LocalAccount:
+            stored = accounts.get(account.username)
+            if stored is None or stored.password_hash != account.password_hash:
+                raise SignInError("account changed meanwhile", "Your account changed meanwhile. Try again.")
+            accounts[account.username] = updated = dataclasses.replace(stored, password_hash=new_hash,
+                                                                        one_time_tokens=())
+            return updated
+
+        updated = self.users.update(replace)
+        audit("password_changed", user_id=user_id("local", updated.username), provider="local")
+        signin = SignIn(issuer="local", subject=updated.username, claims=updated.claims())
+        return self._start_session(signin, "local", "/auth/account", cookies, browser, secure, path,
+                                   credential_fingerprint(updated.password_hash))
 
     def _sources_to_try(self, source: str | None) -> list[str]:
         """Every configured password source in order, or the one the form's chooser named."""

@@ -30,6 +30,7 @@ from ..web.hosts import host_allowed
 from ..web.endpoints import Endpoint, serve
 from ..web.endpoints import signin as signin_endpoints
 from ..web.endpoints.delivery import deliver_cookies, redirect_handoff
+from ..web.endpoints.account import account
 from ..web.endpoints.firebase import firebase_session
 from ..web.endpoints import saml as saml_endpoints
 from ..web.endpoints.routes import dispatch_route
@@ -67,6 +68,7 @@ class AuthFront:
                 (r"/auth/logout/?", signin_endpoints.logout, frozenset({"GET", "POST"}), True),
                 (r"/auth/userinfo/?", signin_endpoints.userinfo, frozenset({"GET"}), True),
                 (r"/auth/firebase/session/?", firebase_session, frozenset({"POST"}), True),
+                (r"/auth/account/?", account, frozenset({"GET", "POST"}), True),
                 (rf"/auth/saml/{_SAML_PROVIDER}/metadata/?", saml_endpoints.saml_metadata, frozenset({"GET"}), True),
                 (rf"/auth/saml/{_SAML_PROVIDER}/acs/?", saml_endpoints.saml_acs, frozenset({"POST"}), True),
                 (rf"/auth/saml/{_SAML_PROVIDER}/slo/?", saml_endpoints.saml_slo, frozenset({"GET"}), True),

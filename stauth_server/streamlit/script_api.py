@@ -226,6 +226,12 @@ def login(provider: str | None = None, next: str | None = None) -> None:  # noqa
     internals.enqueue_browser_redirect(ctx, app_path("/auth/login") + "?" + urlencode(query))
 
 
+def account_url() -> str:
+    """The signed-in user's account page (``/auth/account`` under ``server.baseUrlPath``):
+    for a "My account" link, e.g. ``st.link_button("My account", sa.account_url())``."""
+    return app_path("/auth/account")
+
+
 def logout() -> None:
     """Sign the user out everywhere in this browser (and at the provider, when it allows)."""
     ctx = _require_ctx("sa.logout")

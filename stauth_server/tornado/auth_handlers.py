@@ -21,6 +21,7 @@ from ..web.blocking import off_loop
 from ..web.context import WebContext
 from ..web.cookie_outbox import browser_binding
 from ..web.csrf import own_origin
+from ..web.endpoints import account as account_endpoints
 from ..web.endpoints import firebase as firebase_endpoints
 from ..web.endpoints import saml as saml_endpoints
 from ..web.endpoints import signin
@@ -59,6 +60,13 @@ class LoginHandler(AuthHandler):
     """``/auth/login``: ``web.endpoints.signin.login``."""
 
     endpoint = staticmethod(signin.login)
+    get = post = EndpointHandler._serve
+
+
+class AccountHandler(AuthHandler):
+    """``/auth/account``: ``web.endpoints.account.account``."""
+
+    endpoint = staticmethod(account_endpoints.account)
     get = post = EndpointHandler._serve
 
 

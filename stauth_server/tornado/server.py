@@ -45,6 +45,7 @@ def build_handlers(registry: RouteRegistry, service: SignInService | None = None
             (under_base(r"/auth/logout/?$"), auth.LogoutHandler, kwargs),
             (under_base(r"/auth/userinfo/?$"), auth.UserinfoHandler, kwargs),
             (under_base(r"/auth/firebase/session/?$"), auth.FirebaseSessionHandler, kwargs),
+            (under_base(r"/auth/account/?$"), auth.AccountHandler, kwargs),
             (under_base(rf"/auth/saml/{_SAML_PROVIDER}/metadata/?$"), auth.SamlMetadataHandler, kwargs),
             (under_base(rf"/auth/saml/{_SAML_PROVIDER}/acs/?$"), auth.SamlAcsHandler, kwargs),
             (under_base(rf"/auth/saml/{_SAML_PROVIDER}/slo/?$"), auth.SamlSloHandler, kwargs),

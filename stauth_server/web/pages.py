@@ -129,3 +129,30 @@ def logout_confirm_page(logout_path: str, xsrf_form_html: str, app_path: str) ->
         f'<form method=post action="{escape(logout_path)}">{xsrf_form_html}<button type=submit>Sign out</button></form>'
         f'<a class=button href="{escape(app_path)}">Stay signed in</a>',
     )
+
+
+def account_page(action: str, app_path: str, *, name: str, username: str, provider_label: str | None,
+                 xsrf_form_html: str, min_length: int, error: str | None = None, notice: str | None = None,
+                 theme: Theme = Theme()) -> str:
+    """``/auth/account``: who is signed in and, for a local account, the password change
+    form. ``provider_label``: the provider that manages an account kept elsewhere (no form)."""
+    head = f"<header class=brand><h1>Your account</h1><p>Signed in as {escape(name)}</p></header>"
+    if provider_label is not None:
+        body = (f"<p>Your account is managed by {escape(provider_label)}: change your password there.</p>"
+                f'<a class=button href="{escape(app_path)}">Back to the app</a>')
+        return _page("Your account", head + body, extra_css=theme.css())
+    alert = f'<p class=error role=alert id=form-error>{escape(error)}</p>' if error else ""
+    done = f'<p role=status class=notice>{escape(notice)}</p>' if notice else ""
+    form = (
+        f'<form method=post action="{escape(action)}">{xsrf_form_html}{alert}{done}'
+        "<h2>Change password</h2>"
+        f'<input type=hidden name=username autocomplete=username value="{escape(username)}">'
+        "<label for=current>Current password</label>"
+        "<input id=current name=current_password type=password autocomplete=current-password required>"
+        "<label for=new>New password</label>"
+        f"<input id=new name=new_password type=password autocomplete=new-password required minlength={min_length}>"
+        f"<p>At least {min_length} characters; not a common password. Your other sessions end.</p>"
+        "<button type=submit class=primary>Change password</button></form>"
+        f'<a class=button href="{escape(app_path)}">Back to the app</a>'
+    )
+    return _page("Your account", head + form, extra_css=theme.css() + "h2{font-size:1.1rem}.notice{color:inherit}")

@@ -1,0 +1,81 @@
+"""``/auth/account``: the signed-in user's account page. A local account changes its
+password here (the current one required; every other session of the account ends, this
+browser gets a new one); an account kept by a provider gets a note saying so."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from ...core.audit import in_request, scope_for
+from ...core.errors import HTTPError
+from ...core.oidc.errors import SignInError
+from ...core.store import StoreUnavailable
+from ..blocking import sign_in_work
+from ..context import WebContext
+from ..csrf import refuse_cross_site
+from ..errors import with_retry
+from ..exchange import HttpRequest, HttpResponse
+from ..pages import account_page
+from ..xsrf import form_token
+from . import default_headers
+from .signin import _auth_headers, _finish_login, browser, identify_off_loop
+
+ACCOUNT_PATH = "/auth/account"
+MAX_FORM_BYTES = 16 * 1024
+
+
+@default_headers(_auth_headers)
+async def account(request: HttpRequest, ctx: WebContext) -> HttpResponse:
+    """``GET`` the page; ``POST`` the password change form."""
+    if request.method not in ("GET", "POST"):
+        raise HTTPError(405, "Method Not Allowed", headers={"Allow": "GET, POST"})
+    if request.method == "POST":
+        refuse_cross_site(request, xsrf_cookie=ctx.xsrf_cookie_name, token_overrides=True)
+    service = ctx.signin()
+    resolved = await identify_off_loop(service, request, ctx)
+    user = resolved.user
+    if not user.is_logged_in or resolved.record is None:
+        return HttpResponse.redirect(ctx.app_path("/auth/login") + "?" + urlencode({"next": ACCOUNT_PATH}))
+    local = user.provider == "local" and service.users is not None
+    if request.method == "POST" and not local:
+        raise HTTPError(404, "This account is not managed here")
+    if request.method == "GET" or not local:
+        return _page(request, ctx, user, local)
+    if len(request.body) > MAX_FORM_BYTES:
+        raise HTTPError(413, "Request too large")
+    current = request.form.get("current_password", "") or ""
+    new = request.form.get("new_password", "") or ""
+    if not current or not new:
+        return _page(request, ctx, user, local, error="Enter your current and your new password.", status=400)
+    username = resolved.record.data.subject
+    try:
+        done = await sign_in_work(in_request, scope_for(request), service.change_password, username, current, new,
+                                  request.client_ip, dict(request.cookies), browser(request, ctx),
+                                  secure=request.secure, path=ctx.cookie_path)
+    except StoreUnavailable as exc:
+        raise with_retry(exc, ctx.app_path(ACCOUNT_PATH)) from None
+    except SignInError as exc:
+        return _page(request, ctx, user, local, error=exc.user_message, status=exc.status)
+    response = _finish_login(request, ctx, done)
+    return response.set_header("Location", ctx.app_path(ACCOUNT_PATH) + "?changed=1")
+
+
+def _page(request: HttpRequest, ctx: WebContext, user, local: bool, *, error: str | None = None,
+          status: int = 200) -> HttpResponse:
+    service = ctx.signin()
+    token = form_token(request.cookies, ctx.xsrf_cookie_name, ctx.xsrf_cookie_samesite)
+    provider = service.providers.get(user.provider or "")
+    label = None if local else (provider.display_name if provider is not None else (user.provider or "your provider"))
+    notice = "Your password was changed. Your other sessions have ended." \
+        if request.method == "GET" and request.query.get("changed") == "1" else None
+    page = account_page(ctx.app_path(ACCOUNT_PATH), ctx.app_path("/"), name=user.name or user.email or user.id,
+                        username=(user.claims.get("preferred_username") or "") if local else "",
+                        provider_label=label, xsrf_form_html=token.form_html(), error=error, notice=notice,
+                        min_length=service.config.min_password_length, theme=ctx.theme)
+    response = HttpResponse.html(page, status)
+    if token.set_cookie is not None:
+        response.add_header("Set-Cookie", token.set_cookie)
+    return response
+
+
+__all__ = ["ACCOUNT_PATH", "account"]
