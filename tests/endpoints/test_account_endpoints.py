@@ -14,6 +14,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "oidc"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
 
+from cookie_jar import cookie_header, set_cookies  # noqa: E402
 from cheap_argon2 import use_cheap_hasher  # noqa: E402
 from fake_op import FakeOP  # noqa: E402
 from rp_helpers import REDIRECT_URI, server_config  # noqa: E402
@@ -52,42 +53,30 @@ def service(users) -> SignInService:
                          clients={"op": OIDCClient(config.providers["op"], REDIRECT_URI, http=op)})
 
 
-def cookies_of(response) -> dict[str, str]:
-    jar = {}
-    for header in response.headers.get_list("Set-Cookie"):
-        name, _, rest = header.partition("=")
-        jar[name] = rest.split(";", 1)[0]
-    return jar
-
-
-def header(jar: dict[str, str]) -> str:
-    return "; ".join(f"{k}={v}" for k, v in jar.items() if v)
-
-
 async def sign_in(fetch) -> dict[str, str]:
     done = await fetch("/auth/login", method="POST", headers=SAME_ORIGIN,
                        body=urlencode({"username": "alice", "password": PASSWORD}))
     assert done.code == 303, done.body
-    return {k: v for k, v in cookies_of(done).items() if k.startswith("stauth_session") and v}
+    return {k: v for k, v in set_cookies(done).items() if k.startswith("stauth_session") and v}
 
 
 async def change(fetch, jar, current=PASSWORD, new=NEW_PASSWORD, headers=SAME_ORIGIN):
-    return await fetch("/auth/account", method="POST", headers={**headers, "Cookie": header(jar)},
+    return await fetch("/auth/account", method="POST", headers={**headers, "Cookie": cookie_header(jar)},
                        body=urlencode({"current_password": current, "new_password": new}))
 
 
 async def me(fetch, jar) -> int:
-    return (await fetch("/api/me", headers={"Cookie": header(jar), "Accept": "application/json"})).code
+    return (await fetch("/api/me", headers={"Cookie": cookie_header(jar), "Accept": "application/json"})).code
 
 
 @pytest.mark.gen_test
 async def test_changing_the_password_ends_the_other_sessions_and_keeps_this_browser(fetch, users):
     here, elsewhere = await sign_in(fetch), await sign_in(fetch)
-    page = await fetch("/auth/account", headers={"Cookie": header(here)})
+    page = await fetch("/auth/account", headers={"Cookie": cookie_header(here)})
     assert page.code == 200 and b"Change password" in page.body and b"Signed in as Alice" in page.body
     done = await change(fetch, here)
     assert done.code == 303 and done.headers["Location"] == "/auth/account?changed=1"
-    renewed = {**here, **{k: v for k, v in cookies_of(done).items() if k.startswith("stauth_session")}}
+    renewed = {**here, **{k: v for k, v in set_cookies(done).items() if k.startswith("stauth_session")}}
     assert await me(fetch, renewed) == 200
     assert await me(fetch, elsewhere) == 401  # the other browser's session ended
     assert await me(fetch, here) == 401  # the old cookie of this browser too: it was replaced
@@ -107,7 +96,7 @@ async def test_a_refused_change_says_why_and_changes_nothing(fetch, users, curre
     jar = await sign_in(fetch)
     answer = await change(fetch, jar, current, new)
     assert answer.code == status and message in answer.body, answer.body[:300]
-    assert not [k for k in cookies_of(answer) if k.startswith("stauth_session")]
+    assert not [k for k in set_cookies(answer) if k.startswith("stauth_session")]
     assert verify(UsersFile(users), "alice", PASSWORD) is not None
     assert await me(fetch, jar) == 200
 

@@ -17,6 +17,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "oidc"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
 
+from cookie_jar import cookie_header, set_cookies  # noqa: E402
 from cheap_argon2 import use_cheap_hasher  # noqa: E402
 from fake_op import FakeOP  # noqa: E402
 from rp_helpers import REDIRECT_URI, server_config  # noqa: E402
@@ -92,20 +93,8 @@ def trail(caplog):
     return Trail()
 
 
-def set_cookies(response) -> dict[str, str]:
-    jar = {}
-    for header in response.headers.get_list("Set-Cookie"):
-        name, _, rest = header.partition("=")
-        jar[name] = rest.split(";", 1)[0]
-    return jar
-
-
 def session_of(response) -> dict[str, str]:
     return {k: v for k, v in set_cookies(response).items() if k.startswith("stauth_session") and v}
-
-
-def cookie_header(jar: dict[str, str]) -> str:
-    return "; ".join(f"{k}={v}" for k, v in jar.items() if v)
 
 
 async def post_password(fetch, username: str, password: str, agent: str = AGENT):

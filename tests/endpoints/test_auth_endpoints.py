@@ -11,6 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "oidc"))
 
+from cookie_jar import cookie_header, set_cookies  # noqa: E402
 from fake_op import FakeOP  # noqa: E402
 from rp_helpers import make_service  # noqa: E402
 
@@ -39,26 +40,14 @@ def base_path() -> str:
     return "base"
 
 
-def cookies_of(response) -> dict[str, str]:
-    jar = {}
-    for header in response.headers.get_list("Set-Cookie"):
-        name, _, rest = header.partition("=")
-        jar[name] = rest.split(";", 1)[0]
-    return jar
-
-
-def cookie_header(jar: dict[str, str]) -> str:
-    return "; ".join(f"{k}={v}" for k, v in jar.items() if v)
-
-
 async def signed_in(fetch, op) -> dict[str, str]:
     login = await fetch("/base/auth/login?provider=op&next=/reports")
     assert login.code == 302
-    jar = cookies_of(login)
+    jar = set_cookies(login)
     query = urlencode(op.authorize(login.headers["Location"]))
     done = await fetch(f"/base/oauth2callback?{query}", headers={"Cookie": cookie_header(jar)})
     assert done.code == 303 and done.headers["Location"] == "/base/reports"
-    return {k: v for k, v in cookies_of(done).items() if k.startswith("stauth_session") and v}
+    return {k: v for k, v in set_cookies(done).items() if k.startswith("stauth_session") and v}
 
 
 @pytest.mark.gen_test
@@ -83,7 +72,7 @@ async def test_abandoned_sign_ins_cannot_pile_up_login_cookies(fetch, op):
     for _ in range(MAX_LOGINS_IN_FLIGHT + 4):
         login = await fetch("/base/auth/login?provider=op", headers={"Cookie": cookie_header(jar)})
         assert login.code == 302
-        jar.update(cookies_of(login))
+        jar.update(set_cookies(login))
         jar = {k: v for k, v in jar.items() if v}
         flows.append(login.headers["Location"])
         assert len([k for k in jar if k.startswith("stauth_login_")]) <= MAX_LOGINS_IN_FLIGHT

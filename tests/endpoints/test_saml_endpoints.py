@@ -20,6 +20,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "saml"))
 
+from cookie_jar import cookie_header, set_cookies  # noqa: E402
 from crafted_idp import IDP_SLO, IDP_SSO, CraftedIdp, b64, key_and_cert  # noqa: E402
 from saml2 import BINDING_HTTP_REDIRECT  # noqa: E402
 
@@ -73,19 +74,6 @@ def service(saml_dir: Path, idp: CraftedIdp) -> SignInService:
 
 def query_of(url: str) -> dict[str, str]:
     return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
-
-
-def set_cookies(response) -> dict[str, str]:
-    """``Set-Cookie`` pairs: name -> value ("" when it clears the cookie)."""
-    jar = {}
-    for header in response.headers.get_list("Set-Cookie"):
-        name, _, rest = header.partition("=")
-        jar[name] = rest.split(";", 1)[0]
-    return jar
-
-
-def cookie_header(jar: dict[str, str]) -> str:
-    return "; ".join(f"{name}={value}" for name, value in jar.items() if value)
 
 
 async def start_login(fetch, next_path: str = "/reports?x=1") -> tuple[str, str, dict[str, str]]:

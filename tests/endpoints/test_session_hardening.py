@@ -16,6 +16,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "oidc"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
 
+from cookie_jar import cookie_header, set_cookies  # noqa: E402
 from cheap_argon2 import use_cheap_hasher  # noqa: E402
 from fake_op import FakeOP  # noqa: E402
 from rp_helpers import REDIRECT_URI, SECRET, provider_config  # noqa: E402
@@ -137,21 +138,9 @@ def base_path() -> str:
     return "base"
 
 
-def set_cookies(response) -> dict[str, str]:
-    jar = {}
-    for header in response.headers.get_list("Set-Cookie"):
-        name, _, rest = header.partition("=")
-        jar[name] = rest.split(";", 1)[0]
-    return jar
-
-
 def session_cookies_touched(response) -> list[str]:
     """Session cookies a response sets or clears."""
     return [name for name in set_cookies(response) if name.startswith(("stauth_session", "__Host-stauth_session"))]
-
-
-def cookie_header(jar: dict[str, str]) -> str:
-    return "; ".join(f"{k}={v}" for k, v in jar.items() if v)
 
 
 async def password_sign_in(fetch) -> dict[str, str]:
