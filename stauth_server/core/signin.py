@@ -363,6 +363,23 @@ class SignInService:
         return self._start_session(signin, "local", "/auth/account", cookies, browser, secure, path,
                                    credential_fingerprint(updated.password_hash))
 
+    def local_session(self, username: str, next_path: str, cookies: Mapping[str, str], browser: str | None, *,
+                      secure: bool, path: str) -> CompletedLogin:
+        """Start a session for local account ``username`` whose factors were all checked by
+        the caller (blocks: the users file, the store). ``SignInError`` when the account is
+        gone or disabled meanwhile."""
+        if self.users is None:
+            raise SignInError("local accounts are not configured", "Password sign-in is not available.")
+        try:
+            account = self.users.accounts().get(username)
+        except UsersFileError as exc:
+            raise SourceUnavailable(str(exc), "Password sign-in is unavailable right now. Try again later.") from None
+        if account is None or account.disabled:
+            raise SignInError(f"local account {username[:64]!r} gone or disabled", "This account cannot sign in.")
+        signin = SignIn(issuer="local", subject=account.username, claims=account.claims())
+        return self._start_session(signin, "local", next_path, cookies, browser, secure, path,
+                                   credential_fingerprint(account.password_hash))
+
     def _sources_to_try(self, source: str | None) -> list[str]:
         """Every configured password source in order, or the one the form's chooser named."""
         if source and self.config.password_source_chooser:

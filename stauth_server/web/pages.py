@@ -133,9 +133,11 @@ def logout_confirm_page(logout_path: str, xsrf_form_html: str, app_path: str) ->
 
 def account_page(action: str, app_path: str, *, name: str, username: str, provider_label: str | None,
                  xsrf_form_html: str, min_length: int, error: str | None = None, notice: str | None = None,
-                 theme: Theme = Theme()) -> str:
+                 theme: Theme = Theme(), sections: Sequence[str] = ()) -> str:
     """``/auth/account``: who is signed in and, for a local account, the password change
-    form. ``provider_label``: the provider that manages an account kept elsewhere (no form)."""
+    form. ``provider_label``: the provider that manages an account kept elsewhere (no form).
+    ``sections``: more of the local account's parts (second factor, passkeys), each an
+    HTML fragment its own module renders and escapes, shown after the password form."""
     head = f"<header class=brand><h1>Your account</h1><p>Signed in as {escape(name)}</p></header>"
     if provider_label is not None:
         body = (f"<p>Your account is managed by {escape(provider_label)}: change your password there.</p>"
@@ -153,6 +155,7 @@ def account_page(action: str, app_path: str, *, name: str, username: str, provid
         f"<input id=new name=new_password type=password autocomplete=new-password required minlength={min_length}>"
         f"<p>At least {min_length} characters; not a common password. Your other sessions end.</p>"
         "<button type=submit class=primary>Change password</button></form>"
-        f'<a class=button href="{escape(app_path)}">Back to the app</a>'
+        + "".join(sections)
+        + f'<a class=button href="{escape(app_path)}">Back to the app</a>'
     )
     return _page("Your account", head + form, extra_css=theme.css() + "h2{font-size:1.1rem}.notice{color:inherit}")

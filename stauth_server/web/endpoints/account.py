@@ -4,11 +4,13 @@ browser gets a new one); an account kept by a provider gets a note saying so."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from ...core.audit import in_request, scope_for
 from ...core.errors import HTTPError
 from ...core.oidc.errors import SignInError
+from ...core.sources.local import LocalAccount
 from ...core.store import StoreUnavailable
 from ..blocking import sign_in_work
 from ..context import WebContext
@@ -22,6 +24,12 @@ from .signin import _auth_headers, _finish_login, browser, identify_off_loop
 
 ACCOUNT_PATH = "/auth/account"
 MAX_FORM_BYTES = 16 * 1024
+
+#: The local account's other parts on the page, after the password form: each renders an
+#: HTML fragment (escaped by its module) from the request, the account and the form's
+#: XSRF field. Modules add theirs here (second factor, passkeys).
+AccountSection = Callable[[HttpRequest, WebContext, LocalAccount, str], str]
+SECTIONS: list[AccountSection] = []
 
 
 @default_headers(_auth_headers)
@@ -40,7 +48,8 @@ async def account(request: HttpRequest, ctx: WebContext) -> HttpResponse:
     if request.method == "POST" and not local:
         raise HTTPError(404, "This account is not managed here")
     if request.method == "GET" or not local:
-        return _page(request, ctx, user, local)
+        account = await local_account(ctx, resolved.record.data.subject) if local else None
+        return _page(request, ctx, user, local, account=account)
     if len(request.body) > MAX_FORM_BYTES:
         raise HTTPError(413, "Request too large")
     current = request.form.get("current_password", "") or ""
@@ -60,8 +69,17 @@ async def account(request: HttpRequest, ctx: WebContext) -> HttpResponse:
     return response.set_header("Location", ctx.app_path(ACCOUNT_PATH) + "?changed=1")
 
 
+async def local_account(ctx: WebContext, username: str) -> LocalAccount | None:
+    """The signed-in local account as the users file has it now (read off the loop)."""
+    users = ctx.signin().users
+    if users is None:
+        return None
+    accounts = await sign_in_work(users.accounts)
+    return accounts.get(username)
+
+
 def _page(request: HttpRequest, ctx: WebContext, user, local: bool, *, error: str | None = None,
-          status: int = 200) -> HttpResponse:
+          status: int = 200, account: LocalAccount | None = None) -> HttpResponse:
     service = ctx.signin()
     token = form_token(request.cookies, ctx.xsrf_cookie_name, ctx.xsrf_cookie_samesite)
     provider = service.providers.get(user.provider or "")
@@ -71,11 +89,13 @@ def _page(request: HttpRequest, ctx: WebContext, user, local: bool, *, error: st
     page = account_page(ctx.app_path(ACCOUNT_PATH), ctx.app_path("/"), name=user.name or user.email or user.id,
                         username=(user.claims.get("preferred_username") or "") if local else "",
                         provider_label=label, xsrf_form_html=token.form_html(), error=error, notice=notice,
-                        min_length=service.config.min_password_length, theme=ctx.theme)
+                        min_length=service.config.min_password_length, theme=ctx.theme,
+                        sections=[section(request, ctx, account, token.form_html()) for section in SECTIONS]
+                        if account is not None else ())
     response = HttpResponse.html(page, status)
     if token.set_cookie is not None:
         response.add_header("Set-Cookie", token.set_cookie)
     return response
 
 
-__all__ = ["ACCOUNT_PATH", "account"]
+__all__ = ["ACCOUNT_PATH", "SECTIONS", "AccountSection", "account", "local_account"]
