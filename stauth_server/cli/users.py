@@ -16,6 +16,7 @@ from ..core.audit import audit, install_file, parse_audit
 from ..core.errors import ConfigError
 from ..core.accounts.passwords import LOWEST_MIN_LENGTH, check_new_password
 from ..core.accounts.second_factor import without_second_factor
+from ..core.accounts.links import INVITE
 from ..core.identity import user_id
 from ..core.sources.local import LocalAccount, UsersFile, UsersFileError, hash_password, valid_username
 
@@ -52,16 +53,17 @@ def _change(path: str, username: str, edit: Callable[[LocalAccount], LocalAccoun
         raise click.ClickException(str(exc)) from None
 
 
-def _open_audit_file() -> None:
-    """``[auth.audit] file`` of the app in the current folder (its ``.streamlit/secrets.toml``),
-    so account changes join the app's audit trail."""
-    secrets = Path(".streamlit") / "secrets.toml"
+def _open_audit_file(app_dir: Path | None = None) -> None:
+    """``[auth.audit] file`` of the app in ``app_dir`` (default: the current folder; its
+    ``.streamlit/secrets.toml``), so account changes join the app's audit trail."""
+    app_dir = app_dir if app_dir is not None else Path.cwd()
+    secrets = app_dir / ".streamlit" / "secrets.toml"
     try:
         auth = tomllib.loads(secrets.read_text(encoding="utf-8")).get("auth") if secrets.is_file() else None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return  # the server reports a broken secrets file; account changes still work
     try:
-        install_file(parse_audit(auth.get("audit") if isinstance(auth, dict) else None, Path.cwd()))
+        install_file(parse_audit(auth.get("audit") if isinstance(auth, dict) else None, app_dir))
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -144,9 +146,9 @@ def passwd(file: str, username: str, password_stdin: bool) -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.argument("username")
 def disable(file: str, username: str) -> None:
-    """Disable USERNAME (they can no longer sign in)."""
+    """Disable USERNAME (they can no longer sign in; pending reset and invitation links stop working)."""
     _open_audit_file()
-    _change(file, username, lambda old: replace(old, disabled=True))
+    _change(file, username, lambda old: replace(old, disabled=True, one_time_tokens=()))
     _audit("user_disabled", file, username)
     click.echo(f"{username} disabled")
 
@@ -216,7 +218,13 @@ def list_users(file: str) -> None:
     """List the accounts of FILE (never their hashes): name, e-mail, roles, state, second factor, passkeys."""
     _, accounts = _load(file)
     for account in sorted(accounts.values(), key=lambda a: a.username):
-        state = "disabled" if account.disabled else "active"
+        invited = account.disabled and any(t.purpose == INVITE for t in account.one_time_tokens)
+        state = "invited" if invited else "disabled" if account.disabled else "active"
         second = "totp" if account.has_second_factor else "-"
         click.echo(f"{account.username}\t{account.email or '-'}\t{','.join(account.roles) or '-'}\t{state}\t"
                    f"2fa:{second}\tpasskeys:{len(account.passkeys)}")
+
+
+from .invitations import invite as _invite  # noqa: E402 - a command of its own module (it uses the helpers above)
+
+users.add_command(_invite)

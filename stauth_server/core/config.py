@@ -399,11 +399,6 @@ def _local_policy(auth: Mapping[str, Any]) -> dict[str, Any]:
     elif not isinstance(required, bool):
         raise ConfigError("[auth.local] require_second_factor: expected true, false or a list of role names "
                           f"like [\"admin\"], got {required!r}")
-    if required:
-        # Accepting it while sign-in does not yet ask for the second factor would promise
-        # a protection that is not there: refused until the sign-in step ships (issue 11).
-        raise ConfigError("[auth.local] require_second_factor: not available yet in this version (the sign-in "
-                          "step that asks for the code is not built); remove the key or set it to false")
     return {"min_password_length": length, "require_second_factor": required}
 
 
@@ -463,7 +458,8 @@ def parse_server_config(auth: Mapping[str, Any], app_dir: Path, main_script: Pat
     providers = _with_userinfo_policy(providers, _choice(auth, "userinfo", USERINFO_MODES), rules["roles"])
     return ServerConfig(
         routes=routes,
-        redirect_uri=_redirect_uri(auth) if providers or saml else None,
+        # also without a provider when given: passkeys and e-mailed links take the app's URL from it
+        redirect_uri=_redirect_uri(auth) if providers or saml or auth.get("redirect_uri") is not None else None,
         users_file=users_file,
         **_local_policy(auth),
         proxy=proxy,

@@ -82,7 +82,7 @@ def _options() -> tuple[Option, ...]:
     o = Option
     return (
         # --- [auth] --------------------------------------------------------------------------
-        o(auth, "redirect_uri", URL, "required with a provider", "`https://host[/base]/oauth2callback`, registered with the provider"),
+        o(auth, "redirect_uri", URL, "required with a provider or passkeys", "`https://host[/base]/oauth2callback`, registered with the provider; passkeys' RP ID and origin; where e-mailed invitation and reset links point (no \"Forgot your password?\" without it)"),
         o(auth, "cookie_secret", STRING, "required with sign-in", "seals our cookies: at least 32 random characters"),
         o(auth, "cookie_secrets", STRINGS, "-", "rotation: newest first; replaces or extends `cookie_secret`"),
         o(auth, "default_ttl", DURATION, '`"7d"`', "absolute session lifetime"),
@@ -143,7 +143,7 @@ def _options() -> tuple[Option, ...]:
         # --- sections ----------------------------------------------------------------------------
         o("auth.local", "users_file", PATH, "-", "local accounts (`streamlit-auth users add FILE NAME`)"),
         o("auth.local", "min_password_length", POSITIVE_INT, "`12`", "the shortest new password accepted (8 or more)"),
-        o("auth.local", "require_second_factor", BOOL_OR_STRINGS, "`false`", "not available yet (start-up refuses anything but `false`); will be: `true` for every local account, `[\"admin\"]` for accounts with these roles"),
+        o("auth.local", "require_second_factor", BOOL_OR_STRINGS, "`false`", "`true`: every local account must sign in with a second factor (TOTP) and enrols one at its next password sign-in; `[\"admin\"]`: only accounts with these roles (from the users file or `[auth.roles]`)"),
         o("auth.store", "url", STRING, "`sqlite://` `.streamlit/stauth-sessions.db`", "where sessions live: `sqlite:///path`, `memory://`, `redis://...`"),
         o("auth.proxy", "trusted_proxies", STRINGS, "required", "addresses or CIDRs whose identity headers count"),
         o("auth.proxy", "user_header", STRING, '`"X-Forwarded-User"`', "the user's id"),

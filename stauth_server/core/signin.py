@@ -30,6 +30,8 @@ from .oidc.client import LoginRequest, OIDCClient, SignIn
 from .oidc.errors import ProviderUnavailable, SignInError, StateMismatch, TokenRejected
 from .oidc.github import GitHubClient
 from .accounts.passwords import check_new_password
+from .accounts.second_factor import second_factor_required
+from .accounts.link_service import LinkService
 from .firebase.config import FirebaseConfig
 from .firebase.keys import FirebaseKeys
 from .firebase.tokens import verify_firebase_token
@@ -41,7 +43,7 @@ from .sources.ldap import LdapSource, LdapUnavailable
 from .sources.local import LocalAccount, UsersFile, UsersFileError, hash_password, verify
 from .throttle import Throttle
 
-__all__ = ["CompletedLogin", "CookieOut", "ResolvedSession", "SignInService", "TOUCH_INTERVAL", "login_cookie_name"]
+__all__ = ["CompletedLogin", "CookieOut", "LocalFirstFactor", "ResolvedSession", "SignInService", "TOUCH_INTERVAL", "login_cookie_name"]
 
 LOGGER = logging.getLogger("stauth_server.signin")
 
@@ -61,6 +63,14 @@ class CompletedLogin:
     record: Session
     user: User
     cookies: list[CookieOut]
+    next_path: str
+
+
+@dataclass(frozen=True)
+class LocalFirstFactor:
+    """A local account's password was right; its second step (if any) is the caller's."""
+
+    username: str
     next_path: str
 
 
@@ -110,6 +120,10 @@ class SignInService:
         self.sessions = SessionService(config, self.store, self.users)
         self.ldap = LdapSource(config.ldap) if config.ldap is not None else None
         self.throttle = Throttle()
+        #: Invitation and password-reset links (``core.accounts.link_service``), with local accounts.
+        self.links = LinkService(self.users, redirect_uri=config.redirect_uri, smtp=config.smtp,
+                                 app_title=config.login_branding.title,
+                                 min_password_length=config.min_password_length) if self.users is not None else None
         self._proxy_hooks: OrderedDict[str, tuple[float, dict[str, Any], list[str], str | None]] = OrderedDict()
         self._proxy_lock = threading.Lock()
         self._proxy_run_lock = threading.Lock()
@@ -281,12 +295,16 @@ class SignInService:
 
     def password_login(self, username: str, password: str, client_ip: str | None, next_path: str,
                        cookies: Mapping[str, str], browser: str | None, *, secure: bool, path: str,
-                       source: str | None = None) -> CompletedLogin:
+                       source: str | None = None, second_step: bool = False) -> CompletedLogin | LocalFirstFactor:
         """Sign in with a password (blocks): one form for every password source, tried in
         order (local accounts, then LDAP) with one answer. A local refusal, unknown user or
         wrong password alike, goes on to LDAP. ``source`` picks one source, and counts only
         with ``[auth] password_source_chooser``. Throttled per account (whatever the source)
-        and per address, one attempt per call."""
+        and per address, one attempt per call.
+
+        With ``second_step`` a right local password answers ``LocalFirstFactor``: the caller
+        goes on to the second factor (``web.endpoints.second_factor.after_first_factor``).
+        Without it, a local account that has or needs a second factor is refused."""
         sources = self._sources_to_try(source)
         label = "+".join(sources) or (source or "")[:32]
         if not sources:
@@ -310,6 +328,11 @@ class SignInService:
             if found is not None:
                 self.throttle.success(keys)
                 signin, credential = found
+                if name == "local" and second_step:
+                    return LocalFirstFactor(signin.subject, next_path)
+                if name == "local" and self.second_factor_needed(signin.subject) is not None:
+                    raise SignInError(f"{signin.subject[:64]!r} needs its second factor",
+                                      "This account signs in with a second factor.")
                 return self._start_session(signin, name, next_path, cookies, browser, secure, path, credential)
             checked.append(name)
         if unavailable is not None:
@@ -362,6 +385,28 @@ class SignInService:
         signin = SignIn(issuer="local", subject=updated.username, claims=updated.claims())
         return self._start_session(signin, "local", "/auth/account", cookies, browser, secure, path,
                                    credential_fingerprint(updated.password_hash))
+
+    def second_factor_needed(self, username: str) -> str | None:
+        """What local account ``username`` needs after its first factor (blocks: the users
+        file): ``"code"`` (it has a second factor), ``"enrol"`` (``[auth.local]
+        require_second_factor`` applies to it or its roles, users file and ``[auth.roles]``),
+        or None."""
+        if self.users is None:
+            return None
+        try:
+            account = self.users.accounts().get(username)
+        except UsersFileError as exc:
+            raise SourceUnavailable(str(exc), "Password sign-in is unavailable right now. Try again later.") from None
+        if account is None:
+            return None
+        if account.has_second_factor:
+            return "code"
+        rule = self.config.require_second_factor
+        if not rule:
+            return None
+        roles = self.sessions.user_for(account.claims(), "local", account.username, "local", None,
+                                       account.roles).roles
+        return "enrol" if second_factor_required(rule, roles) else None
 
     def local_session(self, username: str, next_path: str, cookies: Mapping[str, str], browser: str | None, *,
                       secure: bool, path: str) -> CompletedLogin:

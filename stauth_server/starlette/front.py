@@ -31,7 +31,10 @@ from ..web.endpoints import Endpoint, serve
 from ..web.endpoints import signin as signin_endpoints
 from ..web.endpoints.delivery import deliver_cookies, redirect_handoff
 from ..web.endpoints.account import account
+from ..web.endpoints.second_factor import account_totp, second_step
 from ..web.endpoints.firebase import firebase_session
+from ..web.endpoints.passkeys import passkeys
+from ..web.endpoints import links as link_endpoints
 from ..web.endpoints import saml as saml_endpoints
 from ..web.endpoints.routes import dispatch_route
 from ..web.exchange import Arguments, CookieHeaders, HttpRequest, HttpResponse
@@ -41,6 +44,7 @@ from ..web.xsrf import tokens_match
 LOGGER = logging.getLogger("stauth_server.server")
 _TOKEN = r"(?P<token>[A-Za-z0-9_-]{1,128})"
 _SAML_PROVIDER = r"(?P<provider>[A-Za-z0-9_-]{1,64})"
+_PASSKEY_ACTION = r"(?P<action>register/options|register|sign-in/options|sign-in|remove)"
 #: Largest request body our endpoints read (Tornado's default ``max_body_size``).
 MAX_BODY = 100 * 1024 * 1024
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -69,6 +73,12 @@ class AuthFront:
                 (r"/auth/userinfo/?", signin_endpoints.userinfo, frozenset({"GET"}), True),
                 (r"/auth/firebase/session/?", firebase_session, frozenset({"POST"}), True),
                 (r"/auth/account/?", account, frozenset({"GET", "POST"}), True),
+                (rf"/auth/passkeys/{_PASSKEY_ACTION}/?", passkeys, frozenset({"POST"}), True),
+                (r"/auth/account/totp/?", account_totp, frozenset({"GET", "POST"}), True),
+                (r"/auth/login/code/?", second_step, frozenset({"GET", "POST"}), True),
+                (r"/auth/forgot/?", link_endpoints.forgot, frozenset({"GET", "POST"}), True),
+                (r"/auth/reset/?", link_endpoints.reset, frozenset({"GET", "POST"}), True),
+                (r"/auth/invite/?", link_endpoints.invite, frozenset({"GET", "POST"}), True),
                 (rf"/auth/saml/{_SAML_PROVIDER}/metadata/?", saml_endpoints.saml_metadata, frozenset({"GET"}), True),
                 (rf"/auth/saml/{_SAML_PROVIDER}/acs/?", saml_endpoints.saml_acs, frozenset({"POST"}), True),
                 (rf"/auth/saml/{_SAML_PROVIDER}/slo/?", saml_endpoints.saml_slo, frozenset({"GET"}), True),

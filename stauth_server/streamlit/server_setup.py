@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -92,6 +93,7 @@ class AuthServerSetup:
         self.signin: SignInService | None = None
         if self.auth_config.sign_in_enabled:
             self.signin = _sign_in_service(self.auth_config)
+            _warn_links_to_log(self.signin)
         loaded = load_routes_modules([*self.cli_routes, *self.auth_config.routes])
         _register_configured_hook(self.auth_config, loaded)
         from . import page_middleware
@@ -114,6 +116,15 @@ class AuthServerSetup:
             self._maintenance = asyncio.get_running_loop().create_task(
                 keep_sessions_current(self.signin, _maintenance_interval())
             )
+
+
+def _warn_links_to_log(service: SignInService) -> None:
+    """Reset links written to the log (no ``[auth.smtp]``) on an address others can reach: say so."""
+    from ..core.accounts.mail import STARTUP_WARNING, needs_startup_warning
+
+    if service.links is not None and service.links.resets_available \
+            and needs_startup_warning(service.config.smtp, internals.get_config_option("server.address")):
+        logging.getLogger("stauth_server.mail").warning("%s", STARTUP_WARNING)
 
 
 def _sign_in_service(config: ServerConfig) -> SignInService:

@@ -22,7 +22,10 @@ from ..web.context import WebContext
 from ..web.cookie_outbox import browser_binding
 from ..web.csrf import own_origin
 from ..web.endpoints import account as account_endpoints
+from ..web.endpoints import second_factor as second_factor_endpoints
 from ..web.endpoints import firebase as firebase_endpoints
+from ..web.endpoints import passkeys as passkey_endpoints
+from ..web.endpoints import links as link_endpoints
 from ..web.endpoints import saml as saml_endpoints
 from ..web.endpoints import signin
 from ..web.endpoints.signin import safe_next, security_headers
@@ -67,6 +70,48 @@ class AccountHandler(AuthHandler):
     """``/auth/account``: ``web.endpoints.account.account``."""
 
     endpoint = staticmethod(account_endpoints.account)
+    get = post = EndpointHandler._serve
+
+
+class AccountTotpHandler(AuthHandler):
+    """``POST /auth/account/totp``: ``web.endpoints.second_factor.account_totp``."""
+
+    endpoint = staticmethod(second_factor_endpoints.account_totp)
+    get = post = EndpointHandler._serve
+
+
+class SecondStepHandler(AuthHandler):
+    """``/auth/login/code``: ``web.endpoints.second_factor.second_step``."""
+
+    endpoint = staticmethod(second_factor_endpoints.second_step)
+    get = post = EndpointHandler._serve
+
+
+class ForgotHandler(AuthHandler):
+    """``/auth/forgot``: ``web.endpoints.links.forgot``."""
+
+    endpoint = staticmethod(link_endpoints.forgot)
+    get = post = EndpointHandler._serve
+
+
+class ResetHandler(AuthHandler):
+    """``/auth/reset``: ``web.endpoints.links.reset``."""
+
+    endpoint = staticmethod(link_endpoints.reset)
+    get = post = EndpointHandler._serve
+
+
+class InviteHandler(AuthHandler):
+    """``/auth/invite``: ``web.endpoints.links.invite``."""
+
+    endpoint = staticmethod(link_endpoints.invite)
+    get = post = EndpointHandler._serve
+
+
+class PasskeysHandler(AuthHandler):
+    """``POST /auth/passkeys/<action>``: ``web.endpoints.passkeys.passkeys``."""
+
+    endpoint = staticmethod(passkey_endpoints.passkeys)
     get = post = EndpointHandler._serve
 
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # sign-in (requests, PyJWT, oauthlib) is imported only when c
 LOGGER = logging.getLogger("stauth_server.server")
 _TOKEN = r"(?P<token>[A-Za-z0-9_-]{1,128})"
 _SAML_PROVIDER = r"(?P<provider>[A-Za-z0-9_-]{1,64})"
+_PASSKEY_ACTION = r"(?P<action>register/options|register|sign-in/options|sign-in|remove)"
 
 
 def under_base(regex_without_caret: str) -> str:
@@ -46,6 +47,12 @@ def build_handlers(registry: RouteRegistry, service: SignInService | None = None
             (under_base(r"/auth/userinfo/?$"), auth.UserinfoHandler, kwargs),
             (under_base(r"/auth/firebase/session/?$"), auth.FirebaseSessionHandler, kwargs),
             (under_base(r"/auth/account/?$"), auth.AccountHandler, kwargs),
+            (under_base(rf"/auth/passkeys/{_PASSKEY_ACTION}/?$"), auth.PasskeysHandler, kwargs),
+            (under_base(r"/auth/account/totp/?$"), auth.AccountTotpHandler, kwargs),
+            (under_base(r"/auth/login/code/?$"), auth.SecondStepHandler, kwargs),
+            (under_base(r"/auth/forgot/?$"), auth.ForgotHandler, kwargs),
+            (under_base(r"/auth/reset/?$"), auth.ResetHandler, kwargs),
+            (under_base(r"/auth/invite/?$"), auth.InviteHandler, kwargs),
             (under_base(rf"/auth/saml/{_SAML_PROVIDER}/metadata/?$"), auth.SamlMetadataHandler, kwargs),
             (under_base(rf"/auth/saml/{_SAML_PROVIDER}/acs/?$"), auth.SamlAcsHandler, kwargs),
             (under_base(rf"/auth/saml/{_SAML_PROVIDER}/slo/?$"), auth.SamlSloHandler, kwargs),

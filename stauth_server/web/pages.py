@@ -64,7 +64,8 @@ def login_page(login_path: str, providers: Iterable[tuple[str, str]], next_path:
                password_sources: Sequence[str], xsrf_form_html: str, error: str | None = None,
                username: str = "", theme: Theme = Theme(), template: str | None = None,
                source_chooser: bool = False, title: str = "Sign in", logo_url: str | None = None,
-               firebase_html: str = "") -> str:
+               firebase_html: str = "", forgot_path: str | None = None, notice: str | None = None,
+               passkey_html: str = "") -> str:
     """Every way in: the app's name and logo, the password form (works without JS) and a
     button per provider.
 
@@ -72,6 +73,9 @@ def login_page(login_path: str, providers: Iterable[tuple[str, str]], next_path:
     ``source_chooser`` (and two sources) does it let the user pick one. ``title`` and
     ``logo_url`` (a ``data:`` or http(s) URL) are the app's, escaped here.
     ``firebase_html``: the Firebase block (``web.firebase_page``), after the buttons.
+    ``forgot_path``: where "Forgot your password?" leads (None: no such link); ``notice``:
+    a status line above the form (the password was changed). ``passkey_html``: "Sign in with
+    a passkey" (``web.passkey_page``), right after the password form.
     """
     buttons = "".join(
         f'<a class=button href="{escape(login_path)}?{escape(urlencode({"provider": name, "next": next_path}))}">'
@@ -98,6 +102,12 @@ def login_page(login_path: str, providers: Iterable[tuple[str, str]], next_path:
             f'autocomplete=current-password required{described}>'
             f'<button type=submit class=primary>Sign in</button></form>'
         )
+        form += passkey_html
+        if forgot_path:
+            form += f'<p class=forgot><a href="{escape(forgot_path)}">Forgot your password?</a></p>'
+        if notice:
+            form = f'<p role=status class=notice>{escape(notice)}</p>{form}'
+
         if buttons or firebase_html:
             form = f"{form}<p class=or>or</p>"
     buttons += firebase_html

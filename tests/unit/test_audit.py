@@ -140,6 +140,19 @@ def test_every_event_name_is_documented_in_the_readme():
         assert f"| `{name}` |" in readme, name
 
 
+def test_every_event_the_package_writes_is_a_documented_event():
+    """An event name written anywhere (``audit("x", ...)`` or the CLI's ``_audit("x", ...)``)
+    is in EVENTS, so none is missing from the README's table."""
+    import re
+
+    package = Path(__file__).resolve().parents[2] / "stauth_server"
+    written = set()
+    for source in package.rglob("*.py"):
+        written |= set(re.findall(r'\b_?audit\(\s*"([a-z_]+)"', source.read_text(encoding="utf-8")))
+    assert {"sign_in", "passkeys_removed", "second_factor_reset"} <= written  # the scan finds them
+    assert written - set(EVENTS) == set()
+
+
 # --- the file -----------------------------------------------------------------------------
 
 

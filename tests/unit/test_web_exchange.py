@@ -161,11 +161,14 @@ class _FakeService:
     saml: dict = {}
     password_sources = ["local"]
     login_template = None
+    links = None  # no invitation or reset links
+    users = None
 
     class config:
         frame_ancestors = ("'self'",)
         password_source_chooser = False
         login_branding = LoginBranding()
+        redirect_uri = None
 
 
 def test_the_login_page_endpoint_sets_an_xsrf_cookie_when_the_browser_has_none():

@@ -12,7 +12,8 @@
     totp_secret = "gAAAAA..."        # sealed with a key derived from the cookie secrets
     totp_last_step = 58838612        # the last accepted TOTP time step (codes are single use)
     recovery_codes = ["<sha256 hex>", ...]
-    passkeys = [{id = "<base64url>", public_key = "<base64url>", sign_count = 3, name = "laptop", created = 1764460800}]
+    passkeys = [{id = "<base64url>", public_key = "<base64url>", sign_count = 3, name = "laptop", created = 1764460800,
+                 user_handle = "<base64url>"}]   # user_handle: optional (a passkey without one cannot sign in)
     one_time_tokens = [{hash = "<sha256 hex>", purpose = "reset", expires_at = 1764462600,
                         password_fingerprint = "<hex>"}]
 
@@ -60,6 +61,7 @@ T = TypeVar("T")
 ACCOUNT_KEYS = frozenset({"password_hash", "email", "name", "roles", "disabled", "totp_secret", "totp_last_step",
                           "recovery_codes", "passkeys", "one_time_tokens"})
 PASSKEY_KEYS = frozenset({"id", "public_key", "sign_count", "name", "created"})
+OPTIONAL_PASSKEY_KEYS = frozenset({"user_handle"})
 ONE_TIME_TOKEN_KEYS = frozenset({"hash", "purpose", "expires_at", "password_fingerprint"})
 
 
@@ -76,6 +78,9 @@ class Passkey:
     sign_count: int
     name: str
     created: int  #: Unix time
+    #: base64url WebAuthn user handle the credential was registered with (one per account);
+    #: a discoverable sign-in must return it. "": none stored (such a passkey cannot sign in).
+    user_handle: str = ""
 
 
 @dataclass(frozen=True)
@@ -181,14 +186,15 @@ def _is_sha256_hex(value: Any) -> bool:
     return isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
 
 
-def _records(value: Any, where: str, known: frozenset[str]) -> Iterator[tuple[str, Mapping[str, Any]]]:
+def _records(value: Any, where: str, known: frozenset[str],
+             optional: frozenset[str] = frozenset()) -> Iterator[tuple[str, Mapping[str, Any]]]:
     if not isinstance(value, list):
         raise UsersFileError(f"{where}: expected a list of tables")
     for index, item in enumerate(value):
         here = f"{where}[{index}]"
         if not isinstance(item, Mapping):
             raise UsersFileError(f"{here}: expected a table")
-        unknown = sorted(set(item) - known)
+        unknown = sorted(set(item) - known - optional)
         missing = sorted(known - set(item))
         if unknown:
             raise UsersFileError(f"{here}: unknown key {unknown[0]!r} (written by a newer streamlit-auth?)")
@@ -199,15 +205,18 @@ def _records(value: Any, where: str, known: frozenset[str]) -> Iterator[tuple[st
 
 def _passkeys(value: Any, where: str) -> tuple[Passkey, ...]:
     passkeys: list[Passkey] = []
-    for here, item in _records(value, f"{where} passkeys", PASSKEY_KEYS):
+    for here, item in _records(value, f"{where} passkeys", PASSKEY_KEYS, OPTIONAL_PASSKEY_KEYS):
         for key in ("id", "public_key", "name"):
             if not isinstance(item[key], str) or not item[key]:
                 raise UsersFileError(f"{here}: {key} must be a non-empty string")
+        if not isinstance(item.get("user_handle", ""), str):
+            raise UsersFileError(f"{here}: user_handle must be a string")
         for key in ("sign_count", "created"):
             _optional_count(item, key, here)
         if any(p.credential_id == item["id"] for p in passkeys):
             raise UsersFileError(f"{here}: a second passkey with id {item['id']!r}")
-        passkeys.append(Passkey(item["id"], item["public_key"], item["sign_count"], item["name"], item["created"]))
+        passkeys.append(Passkey(item["id"], item["public_key"], item["sign_count"], item["name"], item["created"],
+                                item.get("user_handle", "")))
     return tuple(passkeys)
 
 
@@ -264,7 +273,8 @@ def render(accounts: Iterable[LocalAccount]) -> str:
         if account.passkeys:
             lines.append("passkeys = [")
             lines.extend(f"    {{id = {_quote(p.credential_id)}, public_key = {_quote(p.public_key)}, "
-                         f"sign_count = {int(p.sign_count)}, name = {_quote(p.name)}, created = {int(p.created)}}},"
+                         f"sign_count = {int(p.sign_count)}, name = {_quote(p.name)}, created = {int(p.created)}"
+                         + (f", user_handle = {_quote(p.user_handle)}" if p.user_handle else "") + "},"
                          for p in account.passkeys)
             lines.append("]")
         if account.one_time_tokens:

@@ -11,7 +11,8 @@ from ...core.errors import HTTPError, RedirectError
 from ...core.identity import ANONYMOUS, user_id
 from ...core.login_branding import OBSERVED_LOGO
 from ...core.oidc.errors import SignInError
-from ...core.signin import CompletedLogin, CookieOut, ResolvedSession, SignInService, login_cookie_name
+from ...core.signin import (CompletedLogin, CookieOut, LocalFirstFactor, ResolvedSession, SignInService,
+                              login_cookie_name)
 from ...core.store import StoreUnavailable
 from ..blocking import off_loop, sign_in_work
 from ..context import WebContext
@@ -22,6 +23,7 @@ from ..errors import with_retry
 from ..exchange import HttpRequest, HttpResponse
 from ..http import render
 from ..firebase_page import firebase_block, firebase_sign_out_page
+from ..passkey_page import PASSKEYS_PATH, passkey_sign_in
 from ..pages import login_page, logout_confirm_page
 from ..redirects import safe_app_path
 from ..xsrf import form_token
@@ -29,6 +31,8 @@ from . import default_headers
 
 LOGGER = logging.getLogger("stauth_server.auth")
 SESSION_COOKIE_PREFIXES = ("stauth_session", "__Host-stauth_session")
+#: The login page's notice after a password reset (``/auth/login?reset=1``).
+PASSWORD_RESET_NOTICE = "Your password was changed. Sign in with it."
 
 
 def security_headers(frame_ancestors: tuple[str, ...]) -> dict[str, str]:
@@ -112,7 +116,13 @@ def _login_page(request: HttpRequest, ctx: WebContext, next_path: str, error: st
                       title=config.login_branding.title,
                       logo_url=config.login_branding.logo_url or OBSERVED_LOGO.url,
                       firebase_html=firebase_block([c for c, _ in service.firebase.values()],
-                                                   ctx.app_path("/auth/firebase/session"), next_path))
+                                                   ctx.app_path("/auth/firebase/session"), next_path),
+                      forgot_path=ctx.app_path("/auth/forgot") if service.links and service.links.resets_available
+                      else None,
+                      notice=PASSWORD_RESET_NOTICE if request.method == "GET" and request.query.get("reset") == "1"
+                      else None,
+                      passkey_html=passkey_sign_in(ctx.app_path(PASSKEYS_PATH), next_path, config.redirect_uri)
+                      if service.users is not None and config.redirect_uri else "")
     return _with_xsrf(HttpResponse.html(page, status), token.set_cookie)
 
 
@@ -181,13 +191,17 @@ async def password_login(request: HttpRequest, ctx: WebContext) -> HttpResponse:
     try:
         done = await sign_in_work(in_request, request, service.password_login, username, password, request.client_ip,
                                   next_path, dict(request.cookies), browser(request, ctx), secure=request.secure,
-                                  path=ctx.cookie_path, source=request.form.get("source"))
+                                  path=ctx.cookie_path, source=request.form.get("source"), second_step=True)
     except SignInError as exc:
         LOGGER.info("password sign-in failed: %s", exc)
         return _login_page(request, ctx, next_path, exc.user_message, username,
                            status=exc.status if exc.status != 400 else 401)
     except StoreUnavailable as exc:
         raise with_retry(exc, ctx.app_path("/auth/login")) from None
+    if isinstance(done, LocalFirstFactor):
+        from .second_factor import after_first_factor  # (it imports this module)
+
+        return await after_first_factor(request, ctx, done.username, done.next_path)
     return _finish_login(request, ctx, done)
 
 

@@ -26,11 +26,9 @@ def test_values(tmp_path):
     assert config.min_password_length == 16 and config.require_second_factor is False
 
 
-@pytest.mark.parametrize("value", [True, ["admin", "ops"]])
-def test_requiring_a_second_factor_is_refused_until_sign_in_asks_for_it(tmp_path, value):
-    """Accepted but not enforced would be a protection promised and missing."""
-    with pytest.raises(ConfigError, match=r"require_second_factor: not available yet"):
-        parse(tmp_path, require_second_factor=value)
+@pytest.mark.parametrize(("value", "parsed"), [(True, True), (["admin", "ops"], ("admin", "ops"))])
+def test_a_second_factor_can_be_required_of_everyone_or_of_roles(tmp_path, value, parsed):
+    assert parse(tmp_path, require_second_factor=value).require_second_factor == parsed
 
 
 @pytest.mark.parametrize("value", [7, 0, -1, "12", 12.5, True, 10_000])
