@@ -96,9 +96,18 @@ async def test_a_refused_change_says_why_and_changes_nothing(fetch, users, curre
     jar = await sign_in(fetch)
     answer = await change(fetch, jar, current, new)
     assert answer.code == status and message in answer.body, answer.body[:300]
+    assert b"Set up two-factor authentication" in answer.body and b"Passkeys" in answer.body  # the whole page again
     assert not [k for k in set_cookies(answer) if k.startswith("stauth_session")]
     assert verify(UsersFile(users), "alice", PASSWORD) is not None
     assert await me(fetch, jar) == 200
+
+
+@pytest.mark.gen_test
+async def test_an_unreadable_users_file_is_a_503_not_a_crash(fetch, users):
+    jar = await sign_in(fetch)
+    users.write_text("[users.alice\nnot toml")
+    page = await fetch("/auth/account", headers={"Cookie": cookie_header(jar)})
+    assert page.code == 503 and b"Traceback" not in page.body  # the session cannot be checked against it
 
 
 @pytest.mark.gen_test

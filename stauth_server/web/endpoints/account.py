@@ -4,13 +4,14 @@ browser gets a new one); an account kept by a provider gets a note saying so."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from urllib.parse import urlencode
 
 from ...core.audit import in_request, scope_for
 from ...core.errors import HTTPError
 from ...core.oidc.errors import SignInError
-from ...core.sources.local import LocalAccount
+from ...core.sources.local import LocalAccount, UsersFileError
 from ...core.store import StoreUnavailable
 from ..blocking import sign_in_work
 from ..context import WebContext
@@ -22,6 +23,7 @@ from ..xsrf import form_token
 from . import default_headers
 from .signin import _auth_headers, _finish_login, browser, identify_off_loop
 
+LOGGER = logging.getLogger("stauth_server.auth")
 ACCOUNT_PATH = "/auth/account"
 MAX_FORM_BYTES = 16 * 1024
 
@@ -55,7 +57,8 @@ async def account(request: HttpRequest, ctx: WebContext) -> HttpResponse:
     current = request.form.get("current_password", "") or ""
     new = request.form.get("new_password", "") or ""
     if not current or not new:
-        return _page(request, ctx, user, local, error="Enter your current and your new password.", status=400)
+        return _page(request, ctx, user, local, error="Enter your current and your new password.", status=400,
+                     account=await local_account(ctx, resolved.record.data.subject))
     username = resolved.record.data.subject
     try:
         done = await sign_in_work(in_request, scope_for(request), service.change_password, username, current, new,
@@ -64,17 +67,23 @@ async def account(request: HttpRequest, ctx: WebContext) -> HttpResponse:
     except StoreUnavailable as exc:
         raise with_retry(exc, ctx.app_path(ACCOUNT_PATH)) from None
     except SignInError as exc:
-        return _page(request, ctx, user, local, error=exc.user_message, status=exc.status)
+        return _page(request, ctx, user, local, error=exc.user_message, status=exc.status,
+                     account=await local_account(ctx, username))
     response = _finish_login(request, ctx, done)
     return response.set_header("Location", ctx.app_path(ACCOUNT_PATH) + "?changed=1")
 
 
 async def local_account(ctx: WebContext, username: str) -> LocalAccount | None:
-    """The signed-in local account as the users file has it now (read off the loop)."""
+    """The signed-in local account as the users file has it now (read off the loop); None
+    when the file cannot be read just now (the page then shows only the password form)."""
     users = ctx.signin().users
     if users is None:
         return None
-    accounts = await sign_in_work(users.accounts)
+    try:
+        accounts = await sign_in_work(users.accounts)
+    except UsersFileError as exc:
+        LOGGER.warning("account page: %s", exc)
+        return None
     return accounts.get(username)
 
 
