@@ -118,4 +118,6 @@ def _whole(value: Any) -> bool:
 
 
 def _quote(value: str) -> str:
-    return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
+    # A JSON string is a TOML basic string, but for DEL: JSON leaves it raw, TOML refuses it
+    # (a name with one would make the whole file unreadable), so it is escaped too.
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")

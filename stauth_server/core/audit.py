@@ -62,9 +62,11 @@ EVENTS: Mapping[str, str] = {
     "one_time_link_refused": "an invitation or reset link was refused (unknown, used, expired, password changed)",
     "second_factor_enrolled": "a local account set up a TOTP second factor (account page or sign-in)",
     "second_factor_disabled": "a local account turned its TOTP second factor off on the account page",
-    "second_factor_failed": "a wrong, replayed or throttled second-factor code (sign-in, enrolment, disabling)",
+    "second_factor_failed": "a wrong, replayed or throttled second-factor code, or a wrong password (sign-in, "
+                            "enrolment, disabling)",
     "recovery_code_used": "a local account signed in with one of its recovery codes",
     "passkey_added": "a local account registered a passkey on the account page",
+    "passkey_add_failed": "adding a passkey was refused before its ceremony (wrong current password, throttled)",
     "passkey_removed": "a local account removed one of its passkeys on the account page",
     "passkey_sign_in_failed": "a passkey sign-in was refused (unknown passkey, replay, origin, sign count...)",
 }

@@ -68,10 +68,12 @@ class CompletedLogin:
 
 @dataclass(frozen=True)
 class LocalFirstFactor:
-    """A local account's password was right; its second step (if any) is the caller's."""
+    """A local account's password was right; its second step (if any) is the caller's.
+    ``credential``: the fingerprint of the password hash it was checked against."""
 
     username: str
     next_path: str
+    credential: str | None = None
 
 
 class TooManyAttempts(SignInError):
@@ -329,7 +331,7 @@ class SignInService:
                 self.throttle.success(keys)
                 signin, credential = found
                 if name == "local" and second_step:
-                    return LocalFirstFactor(signin.subject, next_path)
+                    return LocalFirstFactor(signin.subject, next_path, credential)
                 if name == "local" and self.second_factor_needed(signin.subject) is not None:
                     raise SignInError(f"{signin.subject[:64]!r} needs its second factor",
                                       "This account signs in with a second factor.")

@@ -94,14 +94,22 @@ class ForgotHandler(AuthHandler):
     get = post = EndpointHandler._serve
 
 
-class ResetHandler(AuthHandler):
+class _LinkHandler(AuthHandler):
+    """A one-time link's page: its query holds a live token, so the access log's line
+    (Streamlit logs ``tornado.access`` at INFO, with the query) leaves the query out."""
+
+    def _request_summary(self) -> str:
+        return f"{self.request.method} {self.request.path} ({self.request.remote_ip})"
+
+
+class ResetHandler(_LinkHandler):
     """``/auth/reset``: ``web.endpoints.links.reset``."""
 
     endpoint = staticmethod(link_endpoints.reset)
     get = post = EndpointHandler._serve
 
 
-class InviteHandler(AuthHandler):
+class InviteHandler(_LinkHandler):
     """``/auth/invite``: ``web.endpoints.links.invite``."""
 
     endpoint = staticmethod(link_endpoints.invite)

@@ -1,5 +1,6 @@
 """Passkeys on our pages: the login page's "Sign in with a passkey" button and the
-account page's passkeys section (the list, a remove button each, the form that adds one).
+account page's passkeys section (the list, a remove button each, the form that adds one,
+which asks for the current password).
 
 A small script runs the WebAuthn ceremonies: it posts JSON to ``/auth/passkeys/...`` for
 the options, calls ``navigator.credentials.create`` or ``get``, and posts the answer back
@@ -79,7 +80,9 @@ if (window.PublicKeyCredential) {
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       run(async () => {
-        const {publicKey, state} = await post(settings.options, {name: form.elements.name.value});
+        const password = form.elements.password;
+        const asked = {name: form.elements.name.value, password: password.value};
+        const {publicKey, state} = await post(settings.options, asked).finally(() => { password.value = ""; });
         publicKey.challenge = bytes(publicKey.challenge);
         publicKey.user.id = bytes(publicKey.user.id);
         publicKey.excludeCredentials = (publicKey.excludeCredentials || []).map((c) => ({...c, id: bytes(c.id)}));
@@ -142,6 +145,8 @@ def passkeys_section(passkeys: Sequence[Passkey], *, base: str, xsrf_form_html: 
     elsewhere = "" if served_at == origin else f"<p>Passkeys work only at {escape(origin)}.</p>"
     form = ("<form class=passkey-add hidden><label for=passkey-name>Name of the new passkey</label>"
             f"<input id=passkey-name name=name required maxlength={MAX_NAME} placeholder=\"e.g. work laptop\">"
+            "<label for=passkey-password>Current password</label>"
+            "<input id=passkey-password name=password type=password autocomplete=current-password required>"
             "<button type=submit class=primary>Add a passkey</button></form>")
     settings = {"mode": "register", "options": f"{base}/register/options", "verify": f"{base}/register",
                 "origin": origin}

@@ -49,10 +49,16 @@ def _alert(error: str | None) -> str:
 
 
 def enrolment_block(action: str, xsrf_form_html: str, *, secret: str, sealed: str, username: str, issuer: str,
-                    error: str | None = None, hidden: Sequence[tuple[str, str]] = ()) -> str:
-    """The set-up form: QR code, the secret as text and its ``otpauth://`` link, a code field."""
+                    error: str | None = None, hidden: Sequence[tuple[str, str]] = (),
+                    ask_password: bool = False) -> str:
+    """The set-up form: QR code, the secret as text and its ``otpauth://`` link, a code field;
+    with ``ask_password`` (the account page), the current password too."""
     uri = otpauth_uri(secret, account_name=username.replace(":", " "), issuer=issuer)
     fields = "".join(f'<input type=hidden name="{escape(n)}" value="{escape(v)}">' for n, v in hidden)
+    password = (f'<input type=hidden name=username autocomplete=username value="{escape(username)}">'
+                "<label for=totp-enrol-password>Current password</label>"
+                "<input id=totp-enrol-password name=password type=password autocomplete=current-password required>"
+                if ask_password else "")
     return (
         f'<form method=post action="{escape(action)}" class=enrol>{xsrf_form_html}{fields}'
         f'<input type=hidden name=action value=enrol><input type=hidden name=candidate value="{escape(sealed)}">'
@@ -62,7 +68,7 @@ def enrolment_block(action: str, xsrf_form_html: str, *, secret: str, sealed: st
         f"{qr_svg(uri)}"
         f'<p>Key: <code class=secret id=totp-secret>{escape(secret)}</code></p>'
         f'<p><a id=totp-link href="{escape(uri)}">Open in an authenticator app on this device</a></p>'
-        f"{_code_field('Code shown by the app')}"
+        f"{_code_field('Code shown by the app')}{password}"
         "<button type=submit class=primary>Turn on two-factor authentication</button></form>"
     )
 

@@ -1,7 +1,7 @@
 """Passkeys in Chromium, with its virtual authenticator (a CDP session: ``WebAuthn.enable``,
 ``WebAuthn.addVirtualAuthenticator``), against ``streamlit-auth run``: a local user adds
-a passkey on the account page, signs out, signs in with "Sign in with a passkey" without
-typing a username, and removes it; a passkey answer for another origin is refused, by the
+a passkey on the account page (with the current password: a wrong one adds nothing), signs
+out, signs in with "Sign in with a passkey" without typing a username, and removes it; a passkey answer for another origin is refused, by the
 browser (the same server reached as 127.0.0.1) and by the server (the authenticator's own
 key signing a clientDataJSON that names another origin)."""
 
@@ -63,9 +63,10 @@ def password_sign_in(page, app) -> None:
     page.get_by_text(WHO).wait_for()
 
 
-def add_passkey(page, app, name: str) -> None:
+def add_passkey(page, app, name: str, password: str = PASSWORD) -> None:
     page.goto(app.url("/auth/account", host="localhost"))
     page.fill("#passkey-name", name)
+    page.fill("#passkey-password", password)
     page.get_by_role("button", name="Add a passkey").click()
     page.get_by_text("Your passkey was added.").wait_for()
 
@@ -75,6 +76,13 @@ def test_register_sign_out_sign_in_with_the_passkey_and_remove_it(browser, porta
     try:
         page, cdp, authenticator = with_authenticator(context)
         password_sign_in(page, portal)
+        page.goto(portal.url("/auth/account", host="localhost"))  # a session alone cannot add one
+        page.fill("#passkey-name", "thief")
+        page.fill("#passkey-password", "not-lucys-password")
+        page.get_by_role("button", name="Add a passkey").click()
+        page.get_by_text("Your current password is not right.").wait_for()
+        assert portal.users.accounts()["lucy"].passkeys == ()
+        assert cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"] == []
         add_passkey(page, portal, "laptop")
         assert page.locator(".passkey-list li span").all_inner_texts() == ["laptop"]
         [stored] = portal.users.accounts()["lucy"].passkeys

@@ -1,5 +1,6 @@
 """The TOTP second factor in Chromium against ``streamlit-auth run``: set up on the account
-page (the secret read from the page, codes computed with pyotp), then sign-in asks for a
+page (the secret read from the page, codes computed with pyotp; the current password
+required, a wrong one refused), then sign-in asks for a
 code; a code already used is refused; a recovery code works; and with
 ``require_second_factor = true`` a password sign-in cannot end before a second factor is
 set up."""
@@ -9,6 +10,7 @@ from __future__ import annotations
 import re
 import shutil
 import time
+from contextlib import contextmanager
 
 import pyotp
 import pytest
@@ -25,6 +27,7 @@ PASSWORD = "tina-local-password"
 SIGNED_IN = "who=Tina Totp provider=local"
 
 
+@contextmanager
 def portal_app(tmp_path_factory, generation, name: str, local_extra: str = ""):
     tmp = tmp_path_factory.mktemp(name)
     app_dir = tmp / "app"
@@ -33,7 +36,9 @@ def portal_app(tmp_path_factory, generation, name: str, local_extra: str = ""):
                                                          "Tina Totp")])
     write_secrets(app_dir, f'[auth]\ncookie_secret = "{SECRET}"\n[auth.local]\nusers_file = "users.toml"\n'
                            f"{local_extra}")
-    return run_app(app_dir, "sales_portal.py", generation=generation, tmp_path=tmp)
+    with run_app(app_dir, "sales_portal.py", generation=generation, tmp_path=tmp) as app:
+        app.users = UsersFile(app_dir / "users.toml")
+        yield app
 
 
 @pytest.fixture(scope="module")
@@ -61,14 +66,19 @@ def code(secret: str, steps_from_now: int = 0) -> str:
     return pyotp.TOTP(secret).at(time.time() + steps_from_now * INTERVAL)
 
 
-def enrol_on(page) -> tuple[str, list[str]]:
-    """Fill the set-up form shown on ``page``: the secret it shows, the recovery codes it gives."""
+def enrol_on(page, password: str | None = None) -> tuple[str, list[str]]:
+    """Fill the set-up form shown on ``page``: the secret it shows, the recovery codes it gives.
+    ``password``: the current password the account page asks for (the sign-in step does not)."""
     secret = page.locator("#totp-secret").inner_text()
     assert re.fullmatch(r"[A-Z2-7]{32}", secret)
     link = page.locator("#totp-link").get_attribute("href")
     assert link.startswith("otpauth://totp/") and f"secret={secret}" in link and "issuer=Sales%20Portal" in link
     assert page.locator("svg.qr").count() == 1
     page.fill("#totp-code", code(secret))
+    if password is None:
+        assert page.locator("#totp-enrol-password").count() == 0
+    else:
+        page.fill("#totp-enrol-password", password)
     page.click("text=Turn on two-factor authentication")
     page.locator("#recovery-codes").wait_for()
     codes = page.locator("#recovery-codes li").all_inner_texts()
@@ -82,8 +92,14 @@ def test_enrol_on_the_account_page_then_sign_in_with_codes(browser, portal):
         page = context.new_page()
         page.goto(portal.url("/auth/account"))
         page.get_by_text("Set up two-factor authentication").wait_for()
-        secret, recovery = enrol_on(page)
-        assert len(set(recovery)) == 10
+        shown = page.locator("#totp-secret").inner_text()
+        page.fill("#totp-code", code(shown))
+        page.fill("#totp-enrol-password", "not-tinas-password")  # a session alone cannot turn it on
+        page.click("text=Turn on two-factor authentication")
+        page.get_by_text("Your current password is not right.").wait_for()
+        assert not portal.users.accounts()["tina"].has_second_factor
+        secret, recovery = enrol_on(page, PASSWORD)
+        assert secret == shown and len(set(recovery)) == 10
         page.goto(portal.url("/auth/logout"))
         assert context.request.get(portal.url("/auth/userinfo")).status == 401
     finally:

@@ -87,6 +87,8 @@ async def test_a_refused_token_is_a_401_json_without_a_cookie(fetch, token):
     ("[1, 2]", None, 400),
     (b"\xff\xfe", None, 400),
     ({"idToken": "x" * 40000}, None, 413),
+    ("[" * 15000 + "]" * 15000, None, 400),  # nested too deep for json.loads (RecursionError), within the cap
+    ('{"idToken": ' + '{"a": ' * 4000 + "1" + "}" * 4001, None, 400),
     ({"idToken": "x"}, {"Content-Type": "text/plain"}, 415),
     ({"idToken": "x"}, {"Content-Type": "application/x-www-form-urlencoded"}, 415),
 ])

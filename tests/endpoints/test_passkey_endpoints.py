@@ -7,6 +7,7 @@ cross-site request, malformed or oversized bodies)."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import time
@@ -81,7 +82,7 @@ async def password_sign_in(fetch) -> dict[str, str]:
 
 
 async def register(fetch, jar, authenticator: SoftAuthenticator, name: str = "laptop") -> None:
-    options = await post_json(fetch, "register/options", jar, {"name": name})
+    options = await post_json(fetch, "register/options", jar, {"name": name, "password": PASSWORD})
     assert options.code == 200, options.body
     ceremony = json.loads(options.body)
     answer = authenticator.create(ceremony["publicKey"], ORIGIN)
@@ -225,14 +226,45 @@ async def test_a_browser_without_the_xsrf_cookie_is_asked_to_reload(fetch):
 
 @pytest.mark.gen_test
 async def test_registering_needs_a_signed_in_local_account(fetch, users):
-    answer = await post_json(fetch, "register/options", new_browser(), {"name": "laptop"})
+    answer = await post_json(fetch, "register/options", new_browser(), {"name": "laptop", "password": PASSWORD})
     assert answer.code == 401
     alice = await password_sign_in(fetch)
-    assert (await post_json(fetch, "register/options", alice, {"name": ""})).code == 400
+    assert (await post_json(fetch, "register/options", alice, {"name": "", "password": PASSWORD})).code == 400
     await register(fetch, alice, SoftAuthenticator())
-    taken = await post_json(fetch, "register/options", alice, {"name": "laptop"})
+    taken = await post_json(fetch, "register/options", alice, {"name": "laptop", "password": PASSWORD})
     assert taken.code == 409 and b"already have a passkey with this name" in taken.body
     assert len(users.accounts()["alice"].passkeys) == 1
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("body", [{"name": "thief"}, {"name": "thief", "password": ""},
+                                  {"name": "thief", "password": "wrong-password-123"},
+                                  {"name": "thief", "password": ["alice-Pa55word-7f3e"]}])
+async def test_a_session_without_the_password_cannot_add_a_passkey(fetch, users, caplog, body):
+    alice = await password_sign_in(fetch)  # a stolen session: the thief has the cookie, not the password
+    with caplog.at_level(logging.INFO, logger="stauth.audit"):
+        answer = await post_json(fetch, "register/options", alice, body)
+    assert answer.code == 401 and json.loads(answer.body) == {"error": "Your current password is not right."}
+    assert users.accounts()["alice"].passkeys == ()
+    events = [json.loads(r.getMessage()) for r in caplog.records if r.name == "stauth.audit"]
+    assert [(e["event"], e.get("reason")) for e in events if e["path"] == "/auth/passkeys/register/options"] \
+        == [("passkey_add_failed", "bad_password")]
+    # nothing to finish either: no challenge was issued, and an answer made up is refused
+    made_up = SoftAuthenticator().create({"rp": {"id": "app.example.org", "name": "x"}, "user": {
+        "id": "AAAA", "name": "alice", "displayName": "Alice"}, "challenge": "AAAA"}, ORIGIN)
+    done = await post_json(fetch, "register", alice, {"state": "forged", "credential": made_up})
+    assert done.code == 400 and users.accounts()["alice"].passkeys == ()
+
+
+@pytest.mark.gen_test
+async def test_guessing_the_password_to_add_a_passkey_is_throttled(fetch, users):
+    alice = await password_sign_in(fetch)
+    statuses = [(await post_json(fetch, "register/options", alice, {"name": "x", "password": f"guess-{i}"})).code
+                for i in range(4)]
+    assert statuses == [401, 401, 401, 429]
+    right = await post_json(fetch, "register/options", alice, {"name": "x", "password": PASSWORD})
+    assert right.code == 429 and json.loads(right.body)["error"].startswith("Too many attempts")
+    assert "publicKey" not in json.loads(right.body) and users.accounts()["alice"].passkeys == ()
 
 
 @pytest.mark.gen_test

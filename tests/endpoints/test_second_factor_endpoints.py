@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import json
+import logging
 import re
 import sys
 import time
@@ -261,6 +263,7 @@ async def test_a_required_second_factor_is_set_up_before_the_session_starts(fetc
     assert await me(fetch, jar) == 401
     page = await fetch("/auth/login/code", headers={"Cookie": cookie_header(jar)})
     assert page.code == 200 and b"Two-factor authentication required" in page.body and b"<svg" in page.body
+    assert b"Current password" not in page.body  # the password was checked a moment ago
     secret, candidate = shown_secret(page.body), field(page.body, "candidate")
     assert secret not in candidate
     skipped = await send_code(fetch, jar, code_at(secret))  # no set-up form: cannot be skipped
@@ -297,6 +300,12 @@ async def account_post(fetch, jar, headers=SAME_ORIGIN, **form):
                        body=urlencode(form))
 
 
+async def account_enrol(fetch, jar, headers=SAME_ORIGIN, password=PASSWORD, **form):
+    """The account page's set-up form, with the current password unless told otherwise."""
+    fields = {"action": "enrol", **({"password": password} if password is not None else {}), **form}
+    return await account_post(fetch, jar, headers, **fields)
+
+
 @pytest.mark.gen_test
 async def test_setting_up_on_the_account_page_shows_the_recovery_codes_once(fetch, users):
     jar = await signed_in(fetch)
@@ -306,11 +315,11 @@ async def test_setting_up_on_the_account_page_shows_the_recovery_codes_once(fetc
     assert secret not in candidate and "otpauth://totp/" in page.body.decode()
     assert f"secret={secret}" in page.body.decode()
     assert 'src="http' not in page.body.decode()  # the QR code is drawn here: no request elsewhere
-    done = await account_post(fetch, jar, action="enrol", candidate=candidate, code=code_at(secret))
+    done = await account_enrol(fetch, jar, candidate=candidate, code=code_at(secret))
     assert done.code == 200 and len(set(shown_codes(done.body))) == 10
     assert done.headers["X-Frame-Options"] == "DENY" and done.headers["Cache-Control"] == "no-store"
     assert UsersFile(users).accounts()["carol"].has_second_factor
-    again = await account_post(fetch, jar, action="enrol", candidate=candidate, code=code_at(secret, 1))
+    again = await account_enrol(fetch, jar, candidate=candidate, code=code_at(secret, 1))
     assert again.code == 400 and b"already set up" in again.body
     enrolled = await fetch("/auth/account", headers={"Cookie": cookie_header(jar)})
     assert b"Turn off two-factor authentication" in enrolled.body and b"10 recovery codes left" in enrolled.body
@@ -323,9 +332,9 @@ async def test_a_candidate_secret_sealed_for_another_account_is_refused(fetch, u
     page = await fetch("/auth/account", headers={"Cookie": cookie_header(bob)})
     secret, candidate = shown_secret(page.body), field(page.body, "candidate")
     carol = await signed_in(fetch, "carol")
-    answer = await account_post(fetch, carol, action="enrol", candidate=candidate, code=code_at(secret))
+    answer = await account_enrol(fetch, carol, candidate=candidate, code=code_at(secret))
     assert answer.code in (400, 401) and not UsersFile(users).accounts()["carol"].has_second_factor
-    plain = await account_post(fetch, carol, action="enrol", candidate=secret, code=code_at(secret))
+    plain = await account_enrol(fetch, carol, candidate=secret, code=code_at(secret))
     assert plain.code in (400, 401) and not UsersFile(users).accounts()["carol"].has_second_factor
 
 
@@ -334,10 +343,10 @@ async def test_account_forms_refuse_cross_site_posts_and_visitors(fetch, users):
     jar = await signed_in(fetch)
     page = await fetch("/auth/account", headers={"Cookie": cookie_header(jar)})
     secret, candidate = shown_secret(page.body), field(page.body, "candidate")
-    cross = await account_post(fetch, jar, headers=CROSS_SITE, action="enrol", candidate=candidate,
+    cross = await account_enrol(fetch, jar, headers=CROSS_SITE, candidate=candidate,
                                code=code_at(secret))
     assert cross.code == 403 and not UsersFile(users).accounts()["carol"].has_second_factor
-    visitor = await account_post(fetch, {}, action="enrol", candidate=candidate, code=code_at(secret))
+    visitor = await account_enrol(fetch, {}, candidate=candidate, code=code_at(secret))
     assert visitor.code == 401
     assert (await fetch("/auth/account/totp")).code == 405
 
@@ -367,8 +376,41 @@ async def test_guessing_codes_on_the_account_page_is_throttled(fetch, users):
     page = await fetch("/auth/account", headers={"Cookie": cookie_header(jar)})
     secret, candidate = shown_secret(page.body), field(page.body, "candidate")
     wrong = "000000" if code_at(secret) != "000000" else "111111"
-    statuses = [(await account_post(fetch, jar, action="enrol", candidate=candidate, code=wrong)).code
+    statuses = [(await account_enrol(fetch, jar, candidate=candidate, code=wrong)).code
                 for _ in range(4)]
     assert statuses == [401, 401, 401, 429]
-    refused = await account_post(fetch, jar, action="enrol", candidate=candidate, code=code_at(secret))
+    refused = await account_enrol(fetch, jar, candidate=candidate, code=code_at(secret))
     assert refused.code == 429 and not UsersFile(users).accounts()["carol"].has_second_factor
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("given", [None, "", "wrong-password-123"])
+async def test_a_session_without_the_password_cannot_turn_it_on(fetch, users, caplog, given):
+    jar = await signed_in(fetch)  # a stolen session: the thief has the cookie, not the password
+    page = await fetch("/auth/account", headers={"Cookie": cookie_header(jar)})
+    assert b"Current password" in page.body and b"id=totp-enrol-password" in page.body
+    secret, candidate = shown_secret(page.body), field(page.body, "candidate")
+    with caplog.at_level(logging.INFO, logger="stauth.audit"):
+        refused = await account_enrol(fetch, jar, password=given, candidate=candidate, code=code_at(secret))
+    assert refused.code == 401 and b"Your current password is not right." in refused.body
+    assert b"id=totp-enrol-password" in refused.body  # the form again, to try once more
+    assert not UsersFile(users).accounts()["carol"].has_second_factor
+    events = [json.loads(r.getMessage()) for r in caplog.records if r.name == "stauth.audit"]
+    assert any(e["event"] == "second_factor_failed" and e.get("reason") == "bad_password" for e in events)
+    assert all("enrolled" not in e["event"] for e in events)
+    done = await account_enrol(fetch, jar, candidate=candidate, code=code_at(secret))
+    assert done.code == 200 and UsersFile(users).accounts()["carol"].has_second_factor
+
+
+@pytest.mark.gen_test
+async def test_guessing_the_password_on_the_set_up_form_is_throttled(fetch, users):
+    jar = await signed_in(fetch)
+    page = await fetch("/auth/account", headers={"Cookie": cookie_header(jar)})
+    secret, candidate = shown_secret(page.body), field(page.body, "candidate")
+    statuses = [(await account_enrol(fetch, jar, password=f"guess-{i}", candidate=candidate,
+                                     code=code_at(secret))).code for i in range(4)]
+    assert statuses == [401, 401, 401, 429]
+    refused = await account_enrol(fetch, jar, candidate=candidate, code=code_at(secret))
+    assert refused.code == 429 and b"Too many attempts" in refused.body
+    assert not UsersFile(users).accounts()["carol"].has_second_factor
+    assert (await password(fetch, "carol")).code == 429  # the same throttle as the password form

@@ -213,6 +213,15 @@ def test_tokens_round_trip_through_the_file_format():
     assert parse_tokens(tomllib.loads(render_tokens([record]))["api_tokens"], "f") == {record.id: record}
 
 
+def test_a_token_named_with_a_del_character_keeps_the_file_readable():
+    _, record = issue("al\x7fice", "night\x7fly \"ci\" \\ \u00e9", None, now=1_700_000_000)
+    import tomllib
+
+    text = render_tokens([record])
+    assert "\x7f" not in text  # TOML refuses a raw DEL in a string
+    assert parse_tokens(tomllib.loads(text)["api_tokens"], "f") == {record.id: record}
+
+
 # --- hooks ---------------------------------------------------------------------------
 
 

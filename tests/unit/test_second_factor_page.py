@@ -21,6 +21,16 @@ def test_the_enrolment_form_escapes_what_it_shows_and_loads_nothing_elsewhere():
     assert 'value="sealed&quot;&gt;&lt;script&gt;"' in html
 
 
+def test_only_the_account_page_form_asks_for_the_current_password():
+    secret = new_secret()
+    account = enrolment_block("/auth/account/totp", "", secret=secret, sealed="s", username='<b>"eve"</b>',
+                              issuer="App", ask_password=True)
+    assert "Current password" in account and 'name=password type=password autocomplete=current-password' in account
+    assert "<b>" not in account and 'value="&lt;b&gt;&quot;eve&quot;&lt;/b&gt;"' in account
+    sign_in = enrolment_block("/auth/login/code", "", secret=secret, sealed="s", username="eve", issuer="App")
+    assert "Current password" not in sign_in and "name=password" not in sign_in
+
+
 def test_recovery_codes_are_listed_escaped():
     html = recovery_codes_block(["abcd-efgh-jkmn-pqrs", "<x>"])
     assert "<li>abcd-efgh-jkmn-pqrs</li>" in html and "<x>" not in html

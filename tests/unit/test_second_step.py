@@ -16,7 +16,7 @@ from stauth_server.core.accounts.totp import INTERVAL, new_secret
 from stauth_server.core.config import ServerConfig
 from stauth_server.core.oidc.errors import SignInError
 from stauth_server.core.roles import parse_roles
-from stauth_server.core.signin import LocalFirstFactor, SignInService, TooManyAttempts
+from stauth_server.core.signin import LocalFirstFactor, SignInService, TooManyAttempts, WrongPassword
 from stauth_server.core.sources.local import LocalAccount, UsersFile, hash_password
 from stauth_server.core.store.memory import MemoryStore
 
@@ -63,7 +63,8 @@ def test_a_password_alone_never_starts_the_session_of_an_account_with_a_second_f
         signin.password_login("carol", "carol-password", "203.0.113.7", "/", {}, None, secure=False, path="/")
     first = signin.password_login("carol", "carol-password", "203.0.113.7", "/x", {}, None, secure=False, path="/",
                                   second_step=True)
-    assert first == LocalFirstFactor("carol", "/x")
+    assert isinstance(first, LocalFirstFactor) and (first.username, first.next_path) == ("carol", "/x")
+    assert first.credential  # the password hash it was checked against: the second step is bound to it
 
 
 def test_required_enrolment_also_refuses_the_password_alone(users_path):
@@ -93,3 +94,30 @@ def test_a_candidate_opens_only_for_its_own_account(users_path):
     assert checks.open_candidate("bob", secret) is None
     other = SecondStep(UsersFile(users_path), ("y" * 40,), service(users_path).throttle)
     assert other.open_candidate("bob", sealed) is None
+
+
+def test_enrolling_from_the_account_page_needs_the_current_password(users_path):
+    signin = service(users_path)
+    checks = SecondStep(signin.users, SECRETS, signin.throttle)
+    secret, sealed = checks.new_candidate("bob")
+    for guess in ("carol-password", "", ["bob-password"]):  # a stolen session: no password, or not this one
+        with pytest.raises(WrongPassword):
+            checks.enrol("bob", sealed, pyotp.TOTP(secret).now(), "203.0.113.7", via="account_page", password=guess)
+    assert not UsersFile(users_path).accounts()["bob"].has_second_factor
+    with pytest.raises(TooManyAttempts):  # the password throttle: the right one waits too
+        checks.enrol("bob", sealed, pyotp.TOTP(secret).now(), "203.0.113.7", via="account_page",
+                     password="bob-password")
+    with pytest.raises(TooManyAttempts):  # the same count as the login form's
+        signin.password_login("bob", "bob-password", "203.0.113.7", "/", {}, None, secure=False, path="/")
+    assert not UsersFile(users_path).accounts()["bob"].has_second_factor
+
+
+def test_the_right_password_enrols_and_the_sign_in_step_asks_none(users_path):
+    checks = SecondStep(UsersFile(users_path), SECRETS, service(users_path).throttle)
+    secret, sealed = checks.new_candidate("bob")
+    assert len(checks.enrol("bob", sealed, pyotp.TOTP(secret).now(), None, via="account_page",
+                            password="bob-password")) == 10
+    secret, sealed = checks.new_candidate("alice")
+    assert len(checks.enrol("alice", sealed, pyotp.TOTP(secret).now(), None, via="sign_in", password=None)) == 10
+    accounts = UsersFile(users_path).accounts()
+    assert accounts["bob"].has_second_factor and accounts["alice"].has_second_factor

@@ -38,7 +38,10 @@ class PendingStep:
 
     ``enrol``: the account has no second factor yet and must set one up before it signs in
     (``[auth.local] require_second_factor``). ``browser``: the XSRF binding of the browser
-    that passed the first step (None when it had no XSRF cookie).
+    that passed the first step (None when it had no XSRF cookie). ``credential``: the
+    fingerprint of the account's password hash when the first step was passed; the step is
+    good only while it still matches (a password changed or reset meanwhile ends it, as it
+    ends the account's sessions).
     """
 
     username: str
@@ -46,6 +49,7 @@ class PendingStep:
     enrol: bool
     browser: str | None
     created: float
+    credential: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,11 +69,13 @@ class PendingSteps:
         self._sealer = Sealer(cookie_secrets, PURPOSE)
         self._clock = clock
 
-    def begin(self, username: str, next_path: str, *, enrol: bool, browser: str | None) -> str:
+    def begin(self, username: str, next_path: str, *, enrol: bool, browser: str | None,
+              credential: str | None = None) -> str:
         """Keep a new step; the value of the cookie that names it (``PENDING_COOKIE``)."""
         now = self._clock()
         step_id, key = secrets.token_urlsafe(32), Fernet.generate_key().decode("ascii")
-        step = PendingStep(username=username, next_path=next_path, enrol=enrol, browser=browser, created=now)
+        step = PendingStep(username=username, next_path=next_path, enrol=enrol, browser=browser, created=now,
+                           credential=credential)
         blob = Fernet(key.encode("ascii")).encrypt(json.dumps(asdict(step), separators=(",", ":")).encode("utf-8"))
         self._store.create(_store_key(step_id), blob, now + PENDING_SECONDS, now)
         return self._sealer.seal({"id": step_id, "k": key})

@@ -6,7 +6,9 @@ correct password does not clear the failed codes, so knowing the password buys n
 guesses at the code. A code that works clears them.
 
 A TOTP secret being enrolled travels only sealed (``seal_candidate``): with the cookie
-secrets, for this purpose alone, bound to the username, for ``CANDIDATE_SECONDS``.
+secrets, for this purpose alone, bound to the username, for ``CANDIDATE_SECONDS``. On the
+account page, enrolling also takes the current password (``reauth``): a stolen session
+alone cannot put the thief's app on the account and lock its owner out.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from ..session_cookie import Sealer
 from ..signin import SourceUnavailable, TooManyAttempts
 from ..sources.local import LocalAccount, UsersFile, UsersFileError, verify
 from ..throttle import Throttle
+from .reauth import confirm_password
 from .second_factor import SecondFactorError, enrol_totp, second_factor_required, verify_second_factor
 from .secret_box import SecretBox
 from .totp import new_secret
@@ -69,14 +72,20 @@ class SecondStep:
         secret = payload.get("secret")
         return secret if isinstance(secret, str) else None
 
-    def enrol(self, username: str, sealed: str | None, code: str, client_ip: str | None, *, via: str) -> list[str]:
+    def enrol(self, username: str, sealed: str | None, code: str, client_ip: str | None, *, via: str,
+              password: object | None) -> list[str]:
         """Enrol the sealed candidate once ``code`` proves the user's app has it: the ten
-        recovery codes to show once. ``CodeRefused``, ``TooManyAttempts``, or ``SignInError``
-        (the form expired, a second factor already there)."""
+        recovery codes to show once. ``password``: the account's current password, checked
+        first (``reauth.confirm_password``: ``WrongPassword``, ``TooManyAttempts``); None only
+        where the first factor was just checked (the sign-in step). ``CodeRefused``,
+        ``TooManyAttempts``, or ``SignInError`` (the form expired, a second factor already there)."""
         secret = self.open_candidate(username, sealed)
         if secret is None:
             raise SignInError("enrolment form expired or not this account's",
                               "This set-up form has expired. Start again with a new code.")
+        if password is not None:
+            confirm_password(self.users, self.throttle, username, password, client_ip, event="second_factor_failed",
+                             step="enrol")
         keys = self._attempt(username, client_ip, step="enrol")
         try:
             codes = enrol_totp(self.users, username, secret=secret, code=code, box=self.box)

@@ -45,7 +45,7 @@ async def firebase_session(request: HttpRequest, ctx: WebContext) -> HttpRespons
         return _json_error(413, "Request too large")
     try:
         posted = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
         return _json_error(400, "Malformed JSON")
     if not isinstance(posted, dict):
         return _json_error(400, "Expected a JSON object with idToken")

@@ -15,6 +15,7 @@ from ...core.accounts.links import INVITE, RESET
 from ...core.accounts.recovery_flows import LinkRefused, PasswordRefused
 from ...core.audit import in_request, scope_for
 from ...core.errors import HTTPError
+from ...core.session_records import credential_fingerprint
 from ...core.signin import SourceUnavailable
 from ...core.sources.local import UsersFileError
 from ..blocking import sign_in_work
@@ -118,7 +119,8 @@ async def _link(request: HttpRequest, ctx: WebContext, purpose: str, path: str) 
         raise with_retry(SourceUnavailable(str(exc), "Accounts cannot be changed right now. Try again later."),
                          None) from None
     if purpose == INVITE:
-        return await after_first_factor(request, ctx, account.username, "/")
+        return await after_first_factor(request, ctx, account.username, "/",
+                                        credential=credential_fingerprint(account.password_hash))
     return HttpResponse(303).set_header("Location", ctx.app_path(AFTER_RESET))
 
 

@@ -1,7 +1,9 @@
 """``POST /auth/passkeys/...``: passkeys (WebAuthn) of local accounts.
 
-- ``register/options`` ``{"name": "laptop"}`` and ``register`` ``{"state", "credential"}``:
-  a signed-in local account adds a passkey (the account page's script posts them);
+- ``register/options`` ``{"name": "laptop", "password": "..."}`` and ``register``
+  ``{"state", "credential"}``: a signed-in local account adds a passkey (the account page's
+  script posts them); the current password is checked (throttled like a sign-in) before any
+  challenge is issued, as a session alone must not add a way in that outlives a password reset;
 - ``sign-in/options`` ``{}`` and ``sign-in`` ``{"state", "credential", "next"}``: the
   login page's "Sign in with a passkey"; a passkey counts as both factors, so the session
   starts at once (``SignInService.local_session``), the answer is ``{"next": url}``;
@@ -21,6 +23,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from ...core.accounts.passkeys import PasskeyError, Passkeys, RelyingParty, remove_passkey
+from ...core.accounts.reauth import confirm_password
 from ...core.audit import in_request, scope_for
 from ...core.errors import HTTPError
 from ...core.oidc.errors import SignInError
@@ -78,7 +81,7 @@ async def passkeys(request: HttpRequest, ctx: WebContext) -> HttpResponse:
         return _json_error(413, "Request too large")
     try:
         posted = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
         return _json_error(400, "Malformed JSON")
     if not isinstance(posted, dict):
         return _json_error(400, "Expected a JSON object")
@@ -96,6 +99,13 @@ async def passkeys(request: HttpRequest, ctx: WebContext) -> HttpResponse:
         if username is None:
             return _json_error(401, "Sign in with your password first")
         if action == "register/options":
+            service = ctx.signin()
+            assert service.users is not None
+            try:
+                await sign_in_work(in_request, scope, confirm_password, service.users, service.throttle, username,
+                                   posted.get("password"), request.client_ip, event="passkey_add_failed")
+            except SignInError as exc:
+                return _json_error(exc.status, exc.user_message)
             name = posted.get("name")
             ceremony = await sign_in_work(in_request, scope, ceremonies.begin_registration, username,
                                           name if isinstance(name, str) else "", binding)

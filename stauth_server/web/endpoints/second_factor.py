@@ -7,24 +7,27 @@
 - ``GET/POST /auth/login/code`` (``second_step``): the 6-digit code or a recovery code; or,
   when ``[auth.local] require_second_factor`` applies and none is set up, the mandatory
   enrolment, then the recovery codes once, then on to ``next``.
-- ``POST /auth/account/totp`` (``account_totp``): set up or turn off the second factor from
-  the account page, whose section (``totp_section``) this module adds to ``account.SECTIONS``.
+- ``POST /auth/account/totp`` (``account_totp``): set up (current password required) or turn
+  off the second factor from the account page, whose section (``totp_section``) this module
+  adds to ``account.SECTIONS``.
 """
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 from html import escape
 from urllib.parse import urlencode
 
-from ...core.accounts.pending import PENDING_COOKIE, PENDING_SECONDS, PendingHandle, PendingSteps
+from ...core.accounts.pending import PENDING_COOKIE, PENDING_SECONDS, PendingHandle, PendingStep, PendingSteps
 from ...core.accounts.second_step import CodeRefused, SecondStep
 from ...core.audit import in_request, scope_for
 from ...core.errors import HTTPError
 from ...core.oidc.errors import SignInError
 from ...core.session_cookie import cookie_name
-from ...core.signin import CompletedLogin, CookieOut, TooManyAttempts
-from ...core.sources.local import LocalAccount
+from ...core.session_records import credential_fingerprint
+from ...core.signin import CompletedLogin, CookieOut, SourceUnavailable, TooManyAttempts, WrongPassword
+from ...core.sources.local import LocalAccount, UsersFileError
 from ...core.store import StoreUnavailable
 from ..blocking import off_loop, sign_in_work
 from ..context import WebContext
@@ -73,12 +76,33 @@ def _restart_path(ctx: WebContext, next_path: str = "/") -> str:
     return ctx.app_path("/auth/login") + "?" + urlencode({"next": next_path})
 
 
+def _credential_now(ctx: WebContext, username: str) -> str | None:
+    """The fingerprint of local account ``username``'s password hash as stored now (blocks:
+    the users file); None when there is no such account."""
+    users = ctx.signin().users
+    try:
+        account = users.accounts().get(username) if users is not None else None
+    except UsersFileError as exc:
+        raise SourceUnavailable(str(exc), "Password sign-in is unavailable right now. Try again later.") from None
+    return credential_fingerprint(account.password_hash) if account is not None else None
+
+
+def _first_factor_holds(ctx: WebContext, step: PendingStep) -> bool:
+    """Whether the password the first step proved is still the account's (blocks): a password
+    changed or reset meanwhile ends the step, as it ends every session of the account."""
+    now = _credential_now(ctx, step.username)
+    return step.credential is not None and now is not None and hmac.compare_digest(step.credential, now)
+
+
 # --- after the first factor ---------------------------------------------------------------
 
 
-async def after_first_factor(request: HttpRequest, ctx: WebContext, username: str, next_path: str) -> HttpResponse:
+async def after_first_factor(request: HttpRequest, ctx: WebContext, username: str, next_path: str, *,
+                             credential: str | None = None) -> HttpResponse:
     """Local account ``username`` proved its first factor: sign it in and go on to
-    ``next_path``, or, when it has or must set up a second factor, to the second step."""
+    ``next_path``, or, when it has or must set up a second factor, to the second step.
+    ``credential``: the fingerprint of the password hash the first factor was checked
+    against (read from the users file when not given); the step lives only while it holds."""
     service = ctx.signin()
     try:
         needed = await sign_in_work(service.second_factor_needed, username)
@@ -87,8 +111,10 @@ async def after_first_factor(request: HttpRequest, ctx: WebContext, username: st
                                       dict(request.cookies), browser(request, ctx), secure=request.secure,
                                       path=ctx.cookie_path)
             return _finish_login(request, ctx, done)
+        if credential is None:
+            credential = await sign_in_work(_credential_now, ctx, username)
         cookie = await off_loop(_steps(ctx).begin, username, next_path, enrol=needed == "enrol",
-                                browser=browser(request, ctx))
+                                browser=browser(request, ctx), credential=credential)
     except (SignInError, StoreUnavailable) as exc:
         raise with_retry(exc, ctx.app_path("/auth/login")) from None
     response = HttpResponse.redirect(ctx.app_path(CODE_PATH), 303)
@@ -113,7 +139,10 @@ async def second_step(request: HttpRequest, ctx: WebContext) -> HttpResponse:
     try:
         handle = await off_loop(steps.find, request.cookies.get(_pending_cookie_name(request, ctx)),
                                 browser(request, ctx))
-    except StoreUnavailable as exc:
+        if handle is not None and not await sign_in_work(_first_factor_holds, ctx, handle.step):
+            await off_loop(steps.drop, handle)
+            handle = None
+    except (SourceUnavailable, StoreUnavailable) as exc:
         raise with_retry(exc, ctx.app_path(CODE_PATH)) from None
     if handle is None:
         raise with_retry(StepGone("no second step for this browser",
@@ -131,7 +160,7 @@ async def second_step(request: HttpRequest, ctx: WebContext) -> HttpResponse:
             sealed = request.form.get("candidate", "") or ""
             try:
                 codes = await sign_in_work(in_request, scope_for(request), checks.enrol, step.username, sealed,
-                                           code, request.client_ip, via="sign_in")
+                                           code, request.client_ip, via="sign_in", password=None)  # just checked
             except CodeRefused as exc:
                 secret = checks.open_candidate(step.username, sealed)
                 if secret is None:
@@ -214,7 +243,8 @@ def totp_section(request: HttpRequest, ctx: WebContext, account: LocalAccount, x
     secret, sealed = _checks(ctx).new_candidate(account.username)
     return style + notice + enrolment_block(action, xsrf_form_html, secret=secret, sealed=sealed,
                                             username=account.username,
-                                            issuer=issuer_name(ctx.signin().config.login_branding.title))
+                                            issuer=issuer_name(ctx.signin().config.login_branding.title),
+                                            ask_password=True)
 
 
 SECTIONS.append(totp_section)
@@ -222,8 +252,9 @@ SECTIONS.append(totp_section)
 
 @default_headers(_auth_headers)
 async def account_totp(request: HttpRequest, ctx: WebContext) -> HttpResponse:
-    """``POST /auth/account/totp``: ``action=enrol`` (sealed candidate + code) or
-    ``action=disable`` (password + code or recovery code), for the signed-in local account."""
+    """``POST /auth/account/totp``: ``action=enrol`` (current password + sealed candidate +
+    code) or ``action=disable`` (password + code or recovery code), for the signed-in local
+    account."""
     if request.method != "POST":
         raise HTTPError(405, "Method Not Allowed", headers={"Allow": "POST"})
     refuse_cross_site(request, xsrf_cookie=ctx.xsrf_cookie_name, token_overrides=True)
@@ -245,8 +276,8 @@ async def account_totp(request: HttpRequest, ctx: WebContext) -> HttpResponse:
         sealed = request.form.get("candidate", "") or ""
         try:
             codes = await sign_in_work(in_request, scope, checks.enrol, username, sealed, code, request.client_ip,
-                                       via="account_page")
-        except (CodeRefused, TooManyAttempts) as exc:
+                                       via="account_page", password=request.form.get("password", "") or "")
+        except (CodeRefused, WrongPassword, TooManyAttempts) as exc:
             secret = checks.open_candidate(username, sealed)
             if secret is None:
                 secret, sealed = checks.new_candidate(username)
@@ -276,7 +307,7 @@ def _account_enrol_page(request: HttpRequest, ctx: WebContext, username: str, se
     issuer = issuer_name(ctx.signin().config.login_branding.title)
     return _with_token(request, ctx, lambda xsrf: HttpResponse.html(account_form_page(
         enrolment_block(ctx.app_path(TOTP_PATH), xsrf, secret=secret, sealed=sealed, username=username,
-                        issuer=issuer, error=error),
+                        issuer=issuer, error=error, ask_password=True),
         ctx.app_path(ACCOUNT_PATH), theme=ctx.theme), status))
 
 

@@ -201,7 +201,7 @@ async def password_login(request: HttpRequest, ctx: WebContext) -> HttpResponse:
     if isinstance(done, LocalFirstFactor):
         from .second_factor import after_first_factor  # (it imports this module)
 
-        return await after_first_factor(request, ctx, done.username, done.next_path)
+        return await after_first_factor(request, ctx, done.username, done.next_path, credential=done.credential)
     return _finish_login(request, ctx, done)
 
 
