@@ -9,6 +9,8 @@ from ..core.errors import HTTPError
 from .exchange import HttpRequest
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: The largest body an HTML form of ours posts (a password, a code, a token, the XSRF field).
+MAX_FORM_BYTES = 16 * 1024
 #: ``Authorization`` schemes a browser replays by itself once the user answered its prompt
 #: (or, for Negotiate/NTLM, from the desktop sign-in), cross-site requests included.
 AMBIENT_AUTH_SCHEMES = frozenset({"basic", "digest", "negotiate", "ntlm"})
@@ -115,3 +117,16 @@ def own_origin(origin: str | None, scheme: str, host: str, redirect_uri: str | N
         parts = urlsplit(redirect_uri)
         own.add(f"{parts.scheme}://{parts.netloc}".lower())
     return origin in own
+
+
+def check_form_request(request: HttpRequest, *, xsrf_cookie: str | None,
+                       methods: tuple[str, ...] = ("GET", "POST")) -> None:
+    """What every endpoint behind one of our HTML forms checks first: the method is one of
+    ``methods`` (else 405), and a POST comes from the app itself with its XSRF token (else
+    403) and is at most ``MAX_FORM_BYTES`` (else 413)."""
+    if request.method not in methods:
+        raise HTTPError(405, "Method Not Allowed", headers={"Allow": ", ".join(methods)})
+    if request.method == "POST":
+        refuse_cross_site(request, xsrf_cookie=xsrf_cookie, token_overrides=True)
+        if len(request.body) > MAX_FORM_BYTES:
+            raise HTTPError(413, "Request too large")

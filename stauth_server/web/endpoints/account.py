@@ -15,7 +15,7 @@ from ...core.sources.local import LocalAccount, UsersFileError
 from ...core.store import StoreUnavailable
 from ..blocking import sign_in_work
 from ..context import WebContext
-from ..csrf import refuse_cross_site
+from ..csrf import check_form_request
 from ..errors import with_retry
 from ..exchange import HttpRequest, HttpResponse
 from ..pages import account_page
@@ -25,7 +25,6 @@ from .signin import _auth_headers, _finish_login, browser, identify_off_loop
 
 LOGGER = logging.getLogger("stauth_server.auth")
 ACCOUNT_PATH = "/auth/account"
-MAX_FORM_BYTES = 16 * 1024
 
 #: The local account's other parts on the page, after the password form: each renders an
 #: HTML fragment (escaped by its module) from the request, the account and the form's
@@ -37,10 +36,7 @@ SECTIONS: list[AccountSection] = []
 @default_headers(_auth_headers)
 async def account(request: HttpRequest, ctx: WebContext) -> HttpResponse:
     """``GET`` the page; ``POST`` the password change form."""
-    if request.method not in ("GET", "POST"):
-        raise HTTPError(405, "Method Not Allowed", headers={"Allow": "GET, POST"})
-    if request.method == "POST":
-        refuse_cross_site(request, xsrf_cookie=ctx.xsrf_cookie_name, token_overrides=True)
+    check_form_request(request, xsrf_cookie=ctx.xsrf_cookie_name)
     service = ctx.signin()
     resolved = await identify_off_loop(service, request, ctx)
     user = resolved.user
@@ -52,8 +48,6 @@ async def account(request: HttpRequest, ctx: WebContext) -> HttpResponse:
     if request.method == "GET" or not local:
         account = await local_account(ctx, resolved.record.data.subject) if local else None
         return _page(request, ctx, user, local, account=account)
-    if len(request.body) > MAX_FORM_BYTES:
-        raise HTTPError(413, "Request too large")
     current = request.form.get("current_password", "") or ""
     new = request.form.get("new_password", "") or ""
     if not current or not new:

@@ -5,7 +5,6 @@ a refused token is a 401 JSON ``{"error": ...}``, never a 5xx."""
 
 from __future__ import annotations
 
-import json
 import logging
 
 from ...core.audit import in_request, scope_for
@@ -17,6 +16,7 @@ from ..context import WebContext
 from ..csrf import refuse_cross_site
 from ..errors import STORE_DOWN_JSON
 from ..exchange import HttpRequest, HttpResponse
+from ..json_body import BodyRefused, json_object
 from ..http import error_response, render
 from . import default_headers
 from .signin import _auth_headers, browser, cookie_header, safe_next
@@ -39,16 +39,10 @@ async def firebase_session(request: HttpRequest, ctx: WebContext) -> HttpRespons
     service = ctx.signin()
     if not service.firebase:
         raise HTTPError(404, "Firebase sign-in is not configured")
-    if request.header("Content-Type").split(";", 1)[0].strip().lower() != "application/json":
-        return _json_error(415, "Send the token as application/json")
-    if len(request.body) > MAX_BODY:
-        return _json_error(413, "Request too large")
     try:
-        posted = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
-        return _json_error(400, "Malformed JSON")
-    if not isinstance(posted, dict):
-        return _json_error(400, "Expected a JSON object with idToken")
+        posted = json_object(request, MAX_BODY, expected="a JSON object with idToken")
+    except BodyRefused as refused:
+        return _json_error(refused.status, refused.message)
     name = request.query.get("provider") or (next(iter(service.firebase)) if len(service.firebase) == 1 else None)
     if name is None or name not in service.firebase:
         return _json_error(400, "Name the Firebase provider (?provider=NAME)")

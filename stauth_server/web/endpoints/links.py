@@ -20,7 +20,7 @@ from ...core.signin import SourceUnavailable
 from ...core.sources.local import UsersFileError
 from ..blocking import sign_in_work
 from ..context import WebContext
-from ..csrf import refuse_cross_site
+from ..csrf import check_form_request
 from ..errors import with_retry
 from ..exchange import HttpRequest, HttpResponse
 from ..recovery_pages import forgot_page, invalid_link_page, reset_requested_page, set_password_page
@@ -34,7 +34,6 @@ RESET_PATH = "/auth/reset"
 INVITE_PATH = "/auth/invite"
 #: Where a reset sends the browser: the login page, with its "password changed" notice.
 AFTER_RESET = "/auth/login?reset=1"
-MAX_FORM_BYTES = 16 * 1024
 #: Status of every refused link (unknown, malformed, used, expired, password changed).
 REFUSED_STATUS = 400
 
@@ -57,19 +56,10 @@ def _with_token_cookie(response: HttpResponse, set_cookie: str | None) -> HttpRe
     return response
 
 
-def _check_method_and_origin(request: HttpRequest, ctx: WebContext) -> None:
-    if request.method not in ("GET", "POST"):
-        raise HTTPError(405, "Method Not Allowed", headers={"Allow": "GET, POST"})
-    if request.method == "POST":
-        refuse_cross_site(request, xsrf_cookie=ctx.xsrf_cookie_name, token_overrides=True)
-        if len(request.body) > MAX_FORM_BYTES:
-            raise HTTPError(413, "Request too large")
-
-
 @default_headers(_auth_headers)
 async def forgot(request: HttpRequest, ctx: WebContext) -> HttpResponse:
     """``GET`` the form; ``POST`` a request: the same page for every account or none."""
-    _check_method_and_origin(request, ctx)
+    check_form_request(request, xsrf_cookie=ctx.xsrf_cookie_name)
     links = _links(ctx)
     if not links.resets_available:
         raise HTTPError(404, "Not Found")
@@ -98,7 +88,7 @@ async def invite(request: HttpRequest, ctx: WebContext) -> HttpResponse:
 
 
 async def _link(request: HttpRequest, ctx: WebContext, purpose: str, path: str) -> HttpResponse:
-    _check_method_and_origin(request, ctx)
+    check_form_request(request, xsrf_cookie=ctx.xsrf_cookie_name)
     links = _links(ctx)
     source = request.form if request.method == "POST" else request.query
     token = source.get("token", "") or ""

@@ -16,7 +16,6 @@ JSON ``{"error": ...}`` with a 4xx. The ceremonies themselves are ``core.account
 
 from __future__ import annotations
 
-import json
 import logging
 import weakref
 from typing import Any
@@ -32,9 +31,10 @@ from ...core.sources.local import LocalAccount, UsersFileError
 from ...core.store import StoreUnavailable
 from ..blocking import sign_in_work
 from ..context import WebContext
-from ..csrf import refuse_cross_site
+from ..csrf import check_form_request, refuse_cross_site
 from ..errors import STORE_DOWN_JSON
 from ..exchange import HttpRequest, HttpResponse
+from ..json_body import BodyRefused, json_object
 from ..http import error_response, render
 from ..passkey_page import PASSKEYS_PATH, passkeys_section
 from . import default_headers
@@ -44,7 +44,6 @@ from .signin import _auth_headers, browser, cookie_header, identify_off_loop, sa
 LOGGER = logging.getLogger("stauth_server.auth")
 #: An attestation with a certificate chain is a few KB; nothing we take is near this.
 MAX_BODY = 64 * 1024
-MAX_FORM_BYTES = 16 * 1024
 _CEREMONIES: weakref.WeakKeyDictionary[SignInService, Passkeys | None] = weakref.WeakKeyDictionary()
 
 
@@ -75,16 +74,10 @@ async def passkeys(request: HttpRequest, ctx: WebContext) -> HttpResponse:
     ceremonies = ceremonies_for(ctx.signin())
     if ceremonies is None:
         return _json_error(404, "Passkeys are not available here")
-    if request.header("Content-Type").split(";", 1)[0].strip().lower() != "application/json":
-        return _json_error(415, "Send application/json")
-    if len(request.body) > MAX_BODY:
-        return _json_error(413, "Request too large")
     try:
-        posted = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
-        return _json_error(400, "Malformed JSON")
-    if not isinstance(posted, dict):
-        return _json_error(400, "Expected a JSON object")
+        posted = json_object(request, MAX_BODY)
+    except BodyRefused as refused:
+        return _json_error(refused.status, refused.message)
     binding = browser(request, ctx)
     if not binding:
         return _json_error(400, "Reload the page and try again")
@@ -157,9 +150,7 @@ async def _local_username(request: HttpRequest, ctx: WebContext) -> str | None:
 
 async def _remove(request: HttpRequest, ctx: WebContext) -> HttpResponse:
     """The account page's remove button: a form post, XSRF-checked, back to the page."""
-    refuse_cross_site(request, xsrf_cookie=ctx.xsrf_cookie_name, token_overrides=True)
-    if len(request.body) > MAX_FORM_BYTES:
-        raise HTTPError(413, "Request too large")
+    check_form_request(request, xsrf_cookie=ctx.xsrf_cookie_name, methods=("POST",))
     username = await _local_username(request, ctx)
     if username is None:
         return HttpResponse.redirect(ctx.app_path("/auth/login") + "?" + urlencode({"next": ACCOUNT_PATH}), 303)

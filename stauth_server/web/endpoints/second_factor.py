@@ -31,7 +31,7 @@ from ...core.sources.local import LocalAccount, UsersFileError
 from ...core.store import StoreUnavailable
 from ..blocking import off_loop, sign_in_work
 from ..context import WebContext
-from ..csrf import refuse_cross_site
+from ..csrf import check_form_request
 from ..errors import with_retry
 from ..exchange import HttpRequest, HttpResponse
 from ..second_factor_page import (account_form_page, code_page, codes_page, disable_block, enrol_page,
@@ -43,7 +43,6 @@ from .signin import _auth_headers, _finish_login, browser, cookie_header, identi
 
 CODE_PATH = "/auth/login/code"
 TOTP_PATH = "/auth/account/totp"
-MAX_FORM_BYTES = 16 * 1024
 
 
 class StepGone(SignInError):
@@ -128,12 +127,7 @@ async def after_first_factor(request: HttpRequest, ctx: WebContext, username: st
 @default_headers(_auth_headers)
 async def second_step(request: HttpRequest, ctx: WebContext) -> HttpResponse:
     """``/auth/login/code``: GET the step's page, POST its code (or its enrolment)."""
-    if request.method not in ("GET", "POST"):
-        raise HTTPError(405, "Method Not Allowed", headers={"Allow": "GET, POST"})
-    if request.method == "POST":
-        refuse_cross_site(request, xsrf_cookie=ctx.xsrf_cookie_name, token_overrides=True)
-        if len(request.body) > MAX_FORM_BYTES:
-            raise HTTPError(413, "Request too large")
+    check_form_request(request, xsrf_cookie=ctx.xsrf_cookie_name)
     checks = _checks(ctx)
     steps = _steps(ctx)
     try:
@@ -255,11 +249,7 @@ async def account_totp(request: HttpRequest, ctx: WebContext) -> HttpResponse:
     """``POST /auth/account/totp``: ``action=enrol`` (current password + sealed candidate +
     code) or ``action=disable`` (password + code or recovery code), for the signed-in local
     account."""
-    if request.method != "POST":
-        raise HTTPError(405, "Method Not Allowed", headers={"Allow": "POST"})
-    refuse_cross_site(request, xsrf_cookie=ctx.xsrf_cookie_name, token_overrides=True)
-    if len(request.body) > MAX_FORM_BYTES:
-        raise HTTPError(413, "Request too large")
+    check_form_request(request, xsrf_cookie=ctx.xsrf_cookie_name, methods=("POST",))
     service = ctx.signin()
     resolved = await identify_off_loop(service, request, ctx)
     if not resolved.user.is_logged_in or resolved.record is None:
