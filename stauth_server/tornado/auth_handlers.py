@@ -27,7 +27,7 @@ from ..web.endpoints import firebase as firebase_endpoints
 from ..web.endpoints import passkeys as passkey_endpoints
 from ..web.endpoints import links as link_endpoints
 from ..web.endpoints import saml as saml_endpoints
-from ..web.endpoints import signin
+from ..web.endpoints import Endpoint, signin
 from ..web.endpoints.signin import safe_next, security_headers
 from ..web.errors import STORE_DOWN
 from ..web.exchange import HttpRequest
@@ -59,39 +59,15 @@ class AuthHandler(EndpointHandler):
         return web_context(self.service)
 
 
-class LoginHandler(AuthHandler):
-    """``/auth/login``: ``web.endpoints.signin.login``."""
-
-    endpoint = staticmethod(signin.login)
-    get = post = EndpointHandler._serve
-
-
-class AccountHandler(AuthHandler):
-    """``/auth/account``: ``web.endpoints.account.account``."""
-
-    endpoint = staticmethod(account_endpoints.account)
-    get = post = EndpointHandler._serve
-
-
-class AccountTotpHandler(AuthHandler):
-    """``POST /auth/account/totp``: ``web.endpoints.second_factor.account_totp``."""
-
-    endpoint = staticmethod(second_factor_endpoints.account_totp)
-    get = post = EndpointHandler._serve
-
-
-class SecondStepHandler(AuthHandler):
-    """``/auth/login/code``: ``web.endpoints.second_factor.second_step``."""
-
-    endpoint = staticmethod(second_factor_endpoints.second_step)
-    get = post = EndpointHandler._serve
-
-
-class ForgotHandler(AuthHandler):
-    """``/auth/forgot``: ``web.endpoints.links.forgot``."""
-
-    endpoint = staticmethod(link_endpoints.forgot)
-    get = post = EndpointHandler._serve
+def auth_handler(endpoint: Endpoint, *, methods: tuple[str, ...] = ("get", "post"),
+                 base: type[AuthHandler] = AuthHandler) -> type[AuthHandler]:
+    """A Tornado handler class serving one framework-neutral ``endpoint`` for ``methods``
+    (Tornado answers any other method 405 itself, with our headers)."""
+    attributes: dict[str, Any] = {"endpoint": staticmethod(endpoint),
+                                  "__doc__": f"``{endpoint.__module__}.{endpoint.__name__}``"}
+    attributes.update({method: EndpointHandler._serve for method in methods})
+    name = "".join(part.title() for part in endpoint.__name__.split("_")) + "Handler"
+    return type(name, (base,), attributes)
 
 
 class _LinkHandler(AuthHandler):
@@ -102,76 +78,23 @@ class _LinkHandler(AuthHandler):
         return f"{self.request.method} {self.request.path} ({self.request.remote_ip})"
 
 
-class ResetHandler(_LinkHandler):
-    """``/auth/reset``: ``web.endpoints.links.reset``."""
-
-    endpoint = staticmethod(link_endpoints.reset)
-    get = post = EndpointHandler._serve
-
-
-class InviteHandler(_LinkHandler):
-    """``/auth/invite``: ``web.endpoints.links.invite``."""
-
-    endpoint = staticmethod(link_endpoints.invite)
-    get = post = EndpointHandler._serve
-
-
-class PasskeysHandler(AuthHandler):
-    """``POST /auth/passkeys/<action>``: ``web.endpoints.passkeys.passkeys``."""
-
-    endpoint = staticmethod(passkey_endpoints.passkeys)
-    get = post = EndpointHandler._serve
-
-
-class FirebaseSessionHandler(AuthHandler):
-    """``POST /auth/firebase/session``: ``web.endpoints.firebase.firebase_session``."""
-
-    endpoint = staticmethod(firebase_endpoints.firebase_session)
-    post = get = EndpointHandler._serve
-
-
-class SamlMetadataHandler(AuthHandler):
-    """``GET /auth/saml/<provider>/metadata``: ``web.endpoints.saml.saml_metadata``."""
-
-    endpoint = staticmethod(saml_endpoints.saml_metadata)
-    get = post = EndpointHandler._serve
-
-
-class SamlAcsHandler(AuthHandler):
-    """``POST /auth/saml/<provider>/acs``: ``web.endpoints.saml.saml_acs`` (cross-site by
-    nature: ``EndpointHandler`` skips Tornado's XSRF check, the endpoint binds the post to
-    this browser's sign-in through RelayState and the login cookie)."""
-
-    endpoint = staticmethod(saml_endpoints.saml_acs)
-    get = post = EndpointHandler._serve
-
-
-class SamlSloHandler(AuthHandler):
-    """``GET /auth/saml/<provider>/slo``: ``web.endpoints.saml.saml_slo``."""
-
-    endpoint = staticmethod(saml_endpoints.saml_slo)
-    get = post = EndpointHandler._serve
-
-
-class CallbackHandler(AuthHandler):
-    """``GET /oauth2callback``: ``web.endpoints.signin.callback``."""
-
-    endpoint = staticmethod(signin.callback)
-    get = EndpointHandler._serve
-
-
-class LogoutHandler(AuthHandler):
-    """``/auth/logout``: ``web.endpoints.signin.logout``."""
-
-    endpoint = staticmethod(signin.logout)
-    get = post = EndpointHandler._serve
-
-
-class UserinfoHandler(AuthHandler):
-    """``GET /auth/userinfo``: ``web.endpoints.signin.userinfo``."""
-
-    endpoint = staticmethod(signin.userinfo)
-    get = EndpointHandler._serve
+LoginHandler = auth_handler(signin.login)
+CallbackHandler = auth_handler(signin.callback, methods=("get",))
+LogoutHandler = auth_handler(signin.logout)
+UserinfoHandler = auth_handler(signin.userinfo, methods=("get",))
+AccountHandler = auth_handler(account_endpoints.account)
+AccountTotpHandler = auth_handler(second_factor_endpoints.account_totp)
+SecondStepHandler = auth_handler(second_factor_endpoints.second_step)
+ForgotHandler = auth_handler(link_endpoints.forgot)
+ResetHandler = auth_handler(link_endpoints.reset, base=_LinkHandler)
+InviteHandler = auth_handler(link_endpoints.invite, base=_LinkHandler)
+PasskeysHandler = auth_handler(passkey_endpoints.passkeys)
+FirebaseSessionHandler = auth_handler(firebase_endpoints.firebase_session)
+SamlMetadataHandler = auth_handler(saml_endpoints.saml_metadata)
+# The ACS is cross-site by nature: EndpointHandler skips Tornado's XSRF check, and the
+# endpoint binds the post to this browser's sign-in through RelayState and the login cookie.
+SamlAcsHandler = auth_handler(saml_endpoints.saml_acs)
+SamlSloHandler = auth_handler(saml_endpoints.saml_slo)
 
 
 def request_identity(service: SignInService, request: Any, *, touch: bool = True) -> ResolvedSession:
